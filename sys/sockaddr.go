@@ -105,14 +105,19 @@ func InetAddr(s string) ([4]byte, error) {
 
 // InetNtoa is inet_ntoa(3): sin_addr bytes in dotted-quad form.
 func InetNtoa(a [4]byte) string {
-	b := make([]byte, 0, 15)
+	return string(AppendInetNtoa(make([]byte, 0, 15), a))
+}
+
+// AppendInetNtoa appends the dotted-quad form of a to b, for loops that
+// must not allocate.
+func AppendInetNtoa(b []byte, a [4]byte) []byte {
 	for i, v := range a {
 		if i > 0 {
 			b = append(b, '.')
 		}
 		b = strconv.AppendUint(b, uint64(v), 10)
 	}
-	return string(b)
+	return b
 }
 
 // NewSockaddrIn returns a filled sockaddr_in for addr and port, the three

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct {
+	msg       string
+	showUsage bool // also print the USAGE line
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, a...)}
+}
+
+// newFlags returns a flag set whose -h output is the command's usage text:
+// the usage line, what it mirrors, the flags and two examples.
+func newFlags(name, usage, about string, examples []string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "USAGE: socklab %s %s\n\n%s\n\nFlags:\n", name, usage, about)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprintln(stdout, "\nExamples:")
+		for _, e := range examples {
+			fmt.Fprintf(stdout, "  %s\n", e)
+		}
+	}
+	return fs
+}
+
+// parse parses flags placed anywhere among the positional arguments and
+// checks the number of positional ones. "--" ends the flags. A negative
+// number ("-1") is taken as a positional argument, so that a bad port gets
+// its own message rather than "flag provided but not defined".
+func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		if !isFlag(args[0]) {
+			pos = append(pos, args[0])
+			args = args[1:]
+			continue
+		}
+		end := len(args) // the run of flags stops before "--" or a negative number
+		for j := 1; j < len(args); j++ {
+			if args[j] == "--" || isNegative(args[j]) {
+				end = j
+				break
+			}
+		}
+		if err := fs.Parse(args[:end]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, err
+			}
+			return nil, &usageError{msg: err.Error(), showUsage: true}
+		}
+		args = append(append([]string(nil), fs.Args()...), args[end:]...)
+	}
+	if len(pos) != want {
+		return nil, &usageError{msg: fmt.Sprintf("expected %d arguments, got %d", want, len(pos)), showUsage: true}
+	}
+	return pos, nil
+}
+
+func isNegative(a string) bool { return len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9' }
+
+func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' && !isNegative(a) }
+
+// parsePort reads a port argument. Servers accept 0 (the kernel picks one
+// and the server reports it); clients need the server's real port.
+func parsePort(s string, allowZero bool) (int, error) {
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 0 || p > 65535 || strings.HasPrefix(s, "+") {
+		if allowZero {
+			return 0, usagef("invalid port %q: want a number from 0 (any free port) to 65535", s)
+		}
+		return 0, usagef("invalid port %q: want a number from 1 to 65535", s)
+	}
+	if p == 0 && !allowZero {
+		return 0, usagef("invalid port %q: a client needs the server's port, 1 to 65535", s)
+	}
+	return p, nil
+}
+
+// checkImpl validates --impl.
+func checkImpl(impl string) error {
+	if impl != "raw" && impl != "net" {
+		return usagef("invalid --impl %q: want raw or net", impl)
+	}
+	return nil
+}
+
+// checkDuration validates a duration flag that may not be negative.
+func checkDuration(name string, d time.Duration) error {
+	if d < 0 {
+		return usagef("invalid --%s %v: must not be negative", name, d)
+	}
+	return nil
+}

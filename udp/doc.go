@@ -1,0 +1,19 @@
+// Package udp holds socklab's UDP programs from "Programming Linux sockets,
+// Part 2": the echo server and client (sections 3 to 5), each in two Go
+// versions beside a C reference:
+//
+//	echo_server.go      raw: socket, bind, recvfrom, sendto through package sys
+//	echo_server_net.go  the same program on the net package
+//	testdata/echo_server.c  the C twin, compiled by the tests
+//
+// and likewise echo_client.go, echo_client_net.go, testdata/echo_client.c.
+// echo_batch.go is a performance variant of the server on recvmmsg and
+// sendmmsg, with testdata/echo_server_batch.c as its twin.
+//
+// The raw programs make the same network system calls as their C twins, in
+// the same order; the tests prove it with strace. Every deliberate
+// difference is listed in the doc comment of the Go file.
+//
+// Man pages: socket(2), bind(2), recvfrom(2), sendto(2), recvmmsg(2),
+// sendmmsg(2), udp(7), ip(7). Linux only.
+package udp

@@ -1,0 +1,56 @@
+package udp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+// UDP echo server on the net package, the twin of echo_server.go with the
+// same steps: ListenNet is socket+bind, EchoNet is the recvfrom/sendto loop.
+//
+// What the net package does differently underneath (socklab compare shows
+// it): the socket is created SOCK_NONBLOCK|SOCK_CLOEXEC, SO_BROADCAST is set,
+// the fd is registered with the runtime's epoll and every read that would
+// block parks the goroutine in epoll_pwait instead of blocking in recvfrom;
+// the kernel is read with recvmsg (ReadMsgUDP), which reports MSG_TRUNC in
+// the returned flags. Closing the conn, not shutdown, wakes the reader.
+
+// ListenNet binds a UDP socket to port on every IPv4 address. It returns
+// the conn and the bound port.
+func ListenNet(port int) (*net.UDPConn, int, error) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{Port: port})
+	if err != nil {
+		return nil, 0, fmt.Errorf("Failed to bind server socket: %w", err)
+	}
+	return conn, conn.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+// EchoNet is Echo on a *net.UDPConn. It returns nil once conn is closed.
+func EchoNet(conn *net.UDPConn, cfg EchoConfig) error {
+	w := cfg.log()
+	buffer := make([]byte, cfg.bufSize())
+	for {
+		received, _, flags, client, err := conn.ReadMsgUDPAddrPort(buffer, nil)
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("Failed to receive message: %w", err)
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			fmt.Fprintf(w, "Datagram from %s truncated: buffer %d; not echoed\n", client, len(buffer))
+			continue
+		}
+		if !cfg.Quiet {
+			fmt.Fprintf(w, "Client connected: %s\n", client.Addr().Unmap())
+		}
+		sent, err := conn.WriteToUDPAddrPort(buffer[:received], client)
+		if err != nil || sent != received {
+			fmt.Fprintf(w, "Mismatch in number of echo'd bytes: %d of %d to %s: %v\n",
+				sent, received, client, err)
+		}
+	}
+}
