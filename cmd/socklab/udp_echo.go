@@ -149,4 +149,3 @@ func runUDPEchoClient(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
-
