@@ -1,0 +1,84 @@
+package testenv
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Main runs the tests of a package and then fails the run if they left
+// descriptors open or children unreaped. Use it as
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+//
+// Descriptors open before the tests (and the runtime's own netpoller, which
+// Main starts first so it is part of that baseline) do not count.
+func Main(m *testing.M) int {
+	if l, err := net.ListenPacket("udp4", "127.0.0.1:0"); err == nil {
+		l.Close() // start the netpoller before taking the baseline
+	}
+	before := openFDs()
+	code := m.Run()
+	var leaks []string
+	for fd, what := range openFDs() {
+		if _, ok := before[fd]; !ok && !runtimeFD(what) {
+			leaks = append(leaks, fmt.Sprintf("fd %s -> %s", fd, what))
+		}
+	}
+	if len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests leaked file descriptors: %s\n", strings.Join(leaks, ", "))
+		code = 1
+	}
+	if kids := Children(); len(kids) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests left child processes: %s\n", strings.Join(kids, ", "))
+		code = 1
+	}
+	return code
+}
+
+// runtimeFD tells descriptors the Go runtime keeps for itself.
+func runtimeFD(what string) bool {
+	return what == "anon_inode:[eventpoll]" || what == "anon_inode:[eventfd]" ||
+		strings.HasPrefix(what, "pipe:")
+}
+
+func openFDs() map[string]string {
+	out := map[string]string{}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return out
+	}
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil {
+			out[e.Name()] = target
+		}
+	}
+	delete(out, "") // the directory's own descriptor is gone by now
+	return out
+}
+
+// Children lists this process's children, live or zombie, from
+// /proc/self/task/*/children, as "pid (state)".
+func Children() []string {
+	var kids []string
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			state := "?"
+			if st, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
+				if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) {
+					state = string(st[i+2])
+				}
+			}
+			kids = append(kids, pid+" ("+state+")")
+		}
+	}
+	return kids
+}
