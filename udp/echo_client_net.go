@@ -1,12 +1,12 @@
 package udp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,12 +25,14 @@ import (
 func RequestNet(host string, port int, word string, cfg ClientConfig) (string, error) {
 	w := EchoConfig{Log: cfg.Log}.log()
 	buffer := make([]byte, EchoConfig{BufSize: cfg.BufSize}.bufSize())
-	ua, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(host, strconv.Itoa(port)))
+	// Go's own resolver (/etc/hosts, then DNS), never libc's getaddrinfo,
+	// which may open a netlink socket to sort its answers.
+	resolver := &net.Resolver{PreferGo: true}
+	ips, err := resolver.LookupNetIP(context.Background(), "ip4", host)
 	if err != nil {
 		return "", fmt.Errorf("Failed to resolve %s: %w", host, err)
 	}
-	echoserver := ua.AddrPort()
-	echoserver = netip.AddrPortFrom(echoserver.Addr().Unmap(), echoserver.Port())
+	echoserver := netip.AddrPortFrom(ips[0].Unmap(), uint16(port))
 
 	conn, err := net.ListenUDP("udp4", nil)
 	if err != nil {
