@@ -378,4 +378,3 @@ func TestListenAddressInUse(t *testing.T) {
 		t.Fatalf("net: err %v, want EADDRINUSE", err)
 	}
 }
-
