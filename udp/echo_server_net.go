@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,10 @@ import (
 func ListenNet(port int) (*net.UDPConn, int, error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{Port: port})
 	if err != nil {
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			err = se // "bind: address already in use", as the raw server says
+		}
 		return nil, 0, fmt.Errorf("Failed to bind server socket: %w", err)
 	}
 	return conn, conn.LocalAddr().(*net.UDPAddr).Port, nil

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Every input a user can get wrong: one line that says why, exit 2 for
+// usage and 1 for runtime failures, never a hang.
+func TestUDPBadInput(t *testing.T) {
+	busy := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
+	busyPort := strconv.Itoa(busy.port)
+	usageClient := `^expected 3 arguments, got \d\nUSAGE: socklab udp-echo-client \[flags\] <server_ip> <word> <port>\n$`
+	for _, c := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string // regexp over the whole of stderr
+	}{
+		{"no command", nil, 2, `^USAGE: socklab <command>`},
+		{"unknown command", []string{"udp-echo-klient"}, 2, `^socklab: unknown command "udp-echo-klient"; run 'socklab help' for the list\n$`},
+		{"client too few", []string{"udp-echo-client", "127.0.0.1", "x"}, 2, usageClient},
+		{"client too many", []string{"udp-echo-client", "127.0.0.1", "x", "7", "8"}, 2, usageClient},
+		{"server no port", []string{"udp-echo-server"}, 2, `^expected 1 arguments, got 0\nUSAGE: socklab udp-echo-server \[flags\] <port>\n$`},
+		{"port abc", []string{"udp-echo-client", "127.0.0.1", "x", "abc"}, 2, `^invalid port "abc": want a number from 1 to 65535\n$`},
+		{"port -1", []string{"udp-echo-client", "127.0.0.1", "x", "-1"}, 2, `^invalid port "-1": want a number from 1 to 65535\n$`},
+		{"port 70000", []string{"udp-echo-client", "127.0.0.1", "x", "70000"}, 2, `^invalid port "70000": want a number from 1 to 65535\n$`},
+		{"client port 0", []string{"udp-echo-client", "127.0.0.1", "x", "0"}, 2, `^invalid port "0": a client needs the server's port, 1 to 65535\n$`},
+		{"server port abc", []string{"udp-echo-server", "abc"}, 2, `^invalid port "abc": want a number from 0 \(any free port\) to 65535\n$`},
+		{"server port -1", []string{"udp-echo-server", "-1"}, 2, `^invalid port "-1": want a number from 0 \(any free port\) to 65535\n$`},
+		{"raw localhost", []string{"udp-echo-client", "localhost", "x", "7"}, 2, `^invalid server_ip "localhost": the raw client takes a dotted-quad IPv4 address and does no name lookup \(--impl net resolves names\)\n$`},
+		{"raw 1.2.3", []string{"udp-echo-client", "1.2.3", "x", "7"}, 2, `^invalid server_ip "1.2.3": the raw client takes a dotted-quad`},
+		{"unknown impl", []string{"udp-echo-client", "--impl", "cgo", "127.0.0.1", "x", "7"}, 2, `^invalid --impl "cgo": want raw or net\n$`},
+		{"unknown flag", []string{"udp-echo-server", "--frobnicate", "0"}, 2, `^flag provided but not defined: -frobnicate\nUSAGE: socklab udp-echo-server`},
+		{"bufsize 0", []string{"udp-echo-server", "--bufsize", "0", "0"}, 2, `^invalid --bufsize 0: want 1 to 65507\n$`},
+		{"bufsize huge", []string{"udp-echo-client", "--bufsize", "70000", "127.0.0.1", "x", "7"}, 2, `^invalid --bufsize 70000: want 1 to 65507\n$`},
+		{"batch with net", []string{"udp-echo-server", "--impl", "net", "--batch", "8", "0"}, 2, `^--batch needs --impl raw`},
+		{"batch too big", []string{"udp-echo-server", "--batch", "5000", "0"}, 2, `^invalid --batch 5000: want 1 to 1024\n$`},
+		{"negative timeout", []string{"udp-echo-client", "--timeout=-1s", "127.0.0.1", "x", "7"}, 2, `^invalid --timeout -1s: must not be negative\n$`},
+		{"retries without timeout", []string{"udp-echo-client", "--retries", "2", "127.0.0.1", "x", "7"}, 2, `^--retries needs --timeout`},
+		{"port in use raw", []string{"udp-echo-server", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
+		{"port in use net", []string{"udp-echo-server", "--impl", "net", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCmd(t, 10*time.Second, socklab(c.args...)...)
+			if r.code != c.code {
+				t.Errorf("exit status %d, want %d; stderr %q", r.code, c.code, r.stderr)
+			}
+			if !regexp.MustCompile(c.stderr).MatchString(r.stderr) {
+				t.Errorf("stderr %q does not match %q", r.stderr, c.stderr)
+			}
+		})
+	}
+	if code := busy.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("busy server exit status %d", code)
+	}
+}
+
+// No server, a timeout and two retries: three tries, one line, exit 1,
+// bounded in time.
+func TestUDPClientGivesUp(t *testing.T) {
+	// A bound socket that never answers: the port is taken, so no other
+	// process answers either, and nothing sends ICMP back.
+	silent := startServer(t, socklab("udp-echo-server", "--bufsize", "1", "0")...)
+	defer silent.stop(t, syscall.SIGTERM)
+	for _, impl := range []string{"raw", "net"} {
+		t.Run(impl, func(t *testing.T) {
+			r := runCmd(t, 10*time.Second, socklab("udp-echo-client", "--impl", impl, "--timeout", "300ms", "--retries", "2",
+				"127.0.0.1", "longer than one byte", strconv.Itoa(silent.port))...)
+			if r.code != 1 {
+				t.Errorf("exit status %d, want 1; stderr %q", r.code, r.stderr)
+			}
+			if !regexp.MustCompile(`^no reply from 127\.0\.0\.1:\d+ after 3 tries of 300ms\n$`).MatchString(r.stderr) {
+				t.Errorf("stderr %q, want one line saying 3 tries", r.stderr)
+			}
+			if r.elapsed < 900*time.Millisecond {
+				t.Errorf("gave up after %v, before 3 x 300ms", r.elapsed)
+			}
+		})
+	}
+	if !strings.Contains(silent.Stderr(), "truncated") {
+		t.Errorf("the 1-byte server did not report the truncated datagrams: %s", silent.Stderr())
+	}
+}
