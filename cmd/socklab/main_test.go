@@ -147,4 +147,3 @@ func runCmd(t *testing.T, limit time.Duration, argv ...string) result {
 }
 
 func socklab(args ...string) []string { return append([]string{socklabBin}, args...) }
-
