@@ -58,7 +58,7 @@ var listening = regexp.MustCompile(`^Listening on port (\d+)$`)
 // startServer starts argv (which must end in port 0), waits for its
 // "Listening on port N" line and returns it. The process is killed at the
 // end of the test if the test did not stop it.
-func startServer(t *testing.T, argv ...string) *proc {
+func startServer(t testing.TB, argv ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
 	errPipe, err := p.cmd.StderrPipe()
@@ -101,7 +101,7 @@ func startServer(t *testing.T, argv ...string) *proc {
 
 // stop sends sig and returns the exit status, failing the test if the
 // process does not exit within 5 s.
-func (p *proc) stop(t *testing.T, sig syscall.Signal) int {
+func (p *proc) stop(t testing.TB, sig syscall.Signal) int {
 	t.Helper()
 	p.cmd.Process.Signal(sig)
 	waited := make(chan error, 1)
@@ -124,7 +124,7 @@ type result struct {
 }
 
 // runCmd runs argv to completion, killing it after limit.
-func runCmd(t *testing.T, limit time.Duration, argv ...string) result {
+func runCmd(t testing.TB, limit time.Duration, argv ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()

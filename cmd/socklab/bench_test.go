@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
+)
+
+// BenchmarkUDPEcho measures round trips a second between one raw client and
+// each UDP echo server, every server its own process as a user runs it:
+// the raw Go server, its net twin, the C twin, and the recvmmsg/sendmmsg
+// variants in Go and C. The client keeps a window of 64-byte datagrams in
+// flight, so the server, not the client's waiting, sets the pace. Compare
+// the sub-benchmarks of one run with each other, not across runs.
+func BenchmarkUDPEcho(b *testing.B) {
+	servers := []struct {
+		name string
+		argv func(b *testing.B) []string
+	}{
+		{"raw", func(*testing.B) []string { return socklab("udp-echo-server", "--quiet", "0") }},
+		{"net", func(*testing.B) []string { return socklab("udp-echo-server", "--impl", "net", "--quiet", "0") }},
+		{"c", func(b *testing.B) []string { return []string{cBinary(b, "udp/testdata/echo_server.c"), "0"} }},
+		{"batch32/raw", func(*testing.B) []string { return socklab("udp-echo-server", "--batch", "32", "--quiet", "0") }},
+		{"batch32/c", func(b *testing.B) []string {
+			return []string{cBinary(b, "udp/testdata/echo_server_batch.c"), "0", "32"}
+		}},
+	}
+	for _, s := range servers {
+		b.Run(s.name, func(b *testing.B) {
+			p := startServer(b, s.argv(b)...)
+			defer p.stop(b, syscall.SIGTERM)
+			lost := udpWindow(b, p.port, 32, 64)
+			if lost > b.N/100+1 {
+				b.Errorf("%d of %d datagrams lost on loopback", lost, b.N)
+			}
+		})
+	}
+}
+
+// udpWindow sends b.N datagrams of size bytes to 127.0.0.1:port with up to
+// window of them unanswered, and returns how many were lost (a reply not
+// seen within 200 ms). It reports round trips a second.
+func udpWindow(b *testing.B, port, window, size int) (lost int) {
+	fd, err := sys.Socket(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sys.Close(fd)
+	to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, port)
+	if err := sys.Connect(fd, &to); err != nil {
+		b.Fatal(err)
+	}
+	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, 200*time.Millisecond); err != nil {
+		b.Fatal(err)
+	}
+	msg := make([]byte, size)
+	buf := make([]byte, 2048)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	sent, received := 0, 0
+	for received+lost < b.N {
+		for sent < b.N && sent-received-lost < window {
+			if _, err := sys.Sendto(fd, msg, 0, nil); err != nil {
+				b.Fatal(err)
+			}
+			sent++
+		}
+		n, err := sys.Recvfrom(fd, buf, 0, nil, nil)
+		switch {
+		case err == nil && n == size:
+			received++
+		case err == nil:
+			b.Fatalf("reply of %d bytes, want %d", n, size)
+		case isTimeout(err):
+			lost += sent - received - lost // everything in flight is gone
+		default:
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(received)/b.Elapsed().Seconds(), "rt/s")
+	return lost
+}
+
+func isTimeout(err error) bool { return errors.Is(err, unix.EAGAIN) }
