@@ -71,10 +71,19 @@ func Recvmmsg(fd int, hdrs []Mmsghdr, flags int) (int, error) {
 
 // Sendmmsg wraps sendmmsg(2): it sends up to len(hdrs) messages and returns
 // how many were sent, which may be fewer; the caller sends the rest again.
-// EINTR is retried.
+// EINTR is retried. With MSG_DONTWAIT the call cannot block and is made
+// without the scheduler's bookkeeping, as in Sendto.
 func Sendmmsg(fd int, hdrs []Mmsghdr, flags int) (int, error) {
 	if len(hdrs) == 0 {
 		return 0, nil
+	}
+	if flags&unix.MSG_DONTWAIT != 0 {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])),
+			uintptr(len(hdrs)), uintptr(flags), 0, 0)
+		if e != 0 {
+			return -1, wrap("sendmmsg", e)
+		}
+		return int(r), nil
 	}
 	for {
 		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])),

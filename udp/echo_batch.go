@@ -61,9 +61,9 @@ func EchoBatch(fd int, cfg EchoConfig) error {
 			k++
 		}
 		for sent := 0; sent < k; {
-			m, err := sys.Sendmmsg(fd, out[sent:k], 0)
+			m, err := sys.Sendmmsg(fd, out[sent:k], unix.MSG_DONTWAIT)
 			if err != nil {
-				fmt.Fprintf(w, "Failed to send messages: %v\n", err)
+				fmt.Fprintf(w, "Failed to send messages: %d replies dropped: %v\n", k-sent, err)
 				break
 			}
 			sent += m

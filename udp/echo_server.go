@@ -18,8 +18,11 @@ import (
 //   - recvfrom passes MSG_TRUNC, so it returns a datagram's real length and
 //     a datagram longer than the buffer is reported and not echoed.
 //   - port 0 is allowed; the chosen port is reported after getsockname.
-//   - a failed or short sendto is reported and the loop goes on (the
-//     tutorial dies, which lets one bad datagram stop the server).
+//   - sendto passes MSG_DONTWAIT: when the socket's send buffer is full the
+//     reply is dropped and reported, as the network itself drops datagrams,
+//     instead of stalling every other client behind one; a failed or short
+//     sendto is reported and the loop goes on (the tutorial dies, which lets
+//     one bad datagram stop the server).
 //
 // Differences from the C twin, from Go itself:
 //   - C stops on SIGINT/SIGTERM through EINTR from recvfrom; a Go signal
@@ -105,7 +108,7 @@ func Echo(fd int, cfg EchoConfig) error {
 			line = append(sys.AppendInetNtoa(append(line[:0], "Client connected: "...), echoclient.Addr), '\n')
 			w.Write(line)
 		}
-		sent, err := sys.Sendto(fd, buffer[:received], 0, &echoclient)
+		sent, err := sys.Sendto(fd, buffer[:received], unix.MSG_DONTWAIT, &echoclient)
 		if err != nil || sent != received {
 			fmt.Fprintf(w, "Mismatch in number of echo'd bytes: %d of %d to %s: %v\n",
 				sent, received, echoclient.String(), err)

@@ -24,10 +24,10 @@ func BenchmarkUDPEcho(b *testing.B) {
 	}{
 		{"raw", func(*testing.B) []string { return socklab("udp-echo-server", "--quiet", "0") }},
 		{"net", func(*testing.B) []string { return socklab("udp-echo-server", "--impl", "net", "--quiet", "0") }},
-		{"c", func(b *testing.B) []string { return []string{cBinary(b, "udp/testdata/echo_server.c"), "0"} }},
+		{"c", func(b *testing.B) []string { return quietC(cBinary(b, "udp/testdata/echo_server.c"), "0") }},
 		{"batch32/raw", func(*testing.B) []string { return socklab("udp-echo-server", "--batch", "32", "--quiet", "0") }},
 		{"batch32/c", func(b *testing.B) []string {
-			return []string{cBinary(b, "udp/testdata/echo_server_batch.c"), "0", "32"}
+			return quietC(cBinary(b, "udp/testdata/echo_server_batch.c"), "0", "32")
 		}},
 	}
 	for _, s := range servers {
@@ -89,3 +89,9 @@ func udpWindow(b *testing.B, port, window, size int) (lost int) {
 }
 
 func isTimeout(err error) bool { return errors.Is(err, unix.EAGAIN) }
+
+// quietC runs a C twin with SOCKLAB_QUIET set, its stand-in for --quiet.
+// env(1) execs the program, so the PID the test signals is the server's.
+func quietC(argv ...string) []string {
+	return append([]string{"env", "SOCKLAB_QUIET=1"}, argv...)
+}

@@ -15,11 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/cref"
 	"github.com/socklab/socklab/internal/testenv"
 )
 
-// socklabBin is the socklab binary built once for this test binary.
-var socklabBin string
+// socklabBin is the socklab binary built once for this test binary, and
+// crefs builds the C twins, each once.
+var (
+	socklabBin string
+	crefs      *cref.Builder
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "socklab-cmd-test")
@@ -28,6 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	socklabBin = filepath.Join(dir, "socklab")
+	crefs = cref.New(dir)
 	out, err := exec.Command("go", "build", "-o", socklabBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building socklab: %v\n%s", err, out)
@@ -147,3 +153,17 @@ func runCmd(t testing.TB, limit time.Duration, argv ...string) result {
 }
 
 func socklab(args ...string) []string { return append([]string{socklabBin}, args...) }
+
+// cBinary builds the C twin at src (relative to the module root) and
+// returns its path.
+func cBinary(t testing.TB, src string) string {
+	t.Helper()
+	if err := cref.Available(); err != nil {
+		testenv.Missing(t, "a C compiler (apt-get install gcc)", err)
+	}
+	path, err := crefs.Build(filepath.Join("..", "..", src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -6,6 +6,8 @@
  * Additions, mirrored by the Go version: port 0 is allowed and the chosen
  * port is reported (getsockname); recvfrom asks for MSG_TRUNC so that a
  * datagram larger than the buffer is reported instead of echoed cut short;
+ * sendto passes MSG_DONTWAIT, so a full send buffer drops (and reports) one
+ * reply instead of stalling the loop; a failed sendto is not fatal;
  * SIGINT/SIGTERM end the loop and the socket is closed before exit(0);
  * SOCKLAB_QUIET in the environment stands for the Go version's --quiet.
  */
@@ -77,7 +79,7 @@ int main(int argc, char *argv[]) {
     }
     if (!quiet)
       fprintf(stderr, "Client connected: %s\n", inet_ntoa(echoclient.sin_addr));
-    if (sendto(sock, buffer, received, 0, (struct sockaddr *)&echoclient,
+    if (sendto(sock, buffer, received, MSG_DONTWAIT, (struct sockaddr *)&echoclient,
                sizeof(echoclient)) != received)
       perror("Mismatch in number of echo'd bytes");
   }
