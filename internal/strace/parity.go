@@ -1,0 +1,55 @@
+package strace
+
+import "fmt"
+
+// Extra is a step that a raw Go program makes and its C twin does not,
+// with the reason. The table is the only place such a step is excused: a
+// parity check that meets any other difference fails.
+type Extra struct {
+	Family string
+	Why    string
+}
+
+// RawExtras returns the steps a raw Go program may add to its C twin's.
+func RawExtras() []Extra {
+	return []Extra{
+		{"shutdown", "a Go server is stopped from a signal-handling goroutine; shutdown(SHUT_RDWR) " +
+			"wakes the thread blocked in recvfrom or accept, which a C server gets from EINTR " +
+			"(Go installs its handlers with SA_RESTART and delivers signals to another thread)"},
+	}
+}
+
+// Parity compares a raw Go program's network steps with its C twin's, by
+// family and descriptor flow, and returns every difference that RawExtras
+// does not explain, one line each; none means the mirror holds. Results
+// are not compared: a call woken by shutdown returns 0 in Go where C's
+// returns -1 EINTR, and the two programs see different ports.
+func Parity(goSteps, cSteps []Step) []string {
+	excused := map[string]bool{}
+	for _, x := range RawExtras() {
+		excused[x.Family] = true
+	}
+	a, b := shapes(goSteps), shapes(cSteps)
+	var out []string
+	for _, e := range Diff(a, b) {
+		switch e.Op {
+		case OnlyA:
+			if !excused[a[e.A].Family] {
+				out = append(out, fmt.Sprintf("Go only:  %s", a[e.A].Key()))
+			}
+		case OnlyB:
+			out = append(out, fmt.Sprintf("C only:   %s", b[e.B].Key()))
+		}
+	}
+	return out
+}
+
+// shapes strips what Parity does not compare: errors and missing returns.
+func shapes(steps []Step) []Step {
+	out := make([]Step, len(steps))
+	for i, s := range steps {
+		s.Errno, s.NoReturn = "", false
+		out[i] = s
+	}
+	return out
+}
