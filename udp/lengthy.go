@@ -1,0 +1,184 @@
+package udp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
+)
+
+// The lengthy-action servers of the tutorial's section 6 ("Servers that
+// scale"): each request takes Delay (the tutorial's sleep(5)) before the
+// server replies with the message upper-cased. One file per concurrency
+// model, each beside its C twin:
+//
+//	lengthy_iterative.go  testdata/lengthy_iterative.c  one request at a time
+//	lengthy_thread.go     testdata/lengthy_thread.c     a goroutine (pthread) per request
+//	lengthy_thread_net.go                               the same on package net
+//	lengthy_fork.go       testdata/lengthy_fork.c       a real fork(2) per request
+//	lengthy_forkexec.go                                 re-exec per request (os/exec)
+//	lengthy_async.go      testdata/lengthy_async.c      one thread: epoll + a timerfd per request
+//	lengthy_prefork.go                                  N re-exec'd workers sharing the socket
+//
+// Every server is started on a socket from Listen and stopped with
+// StopLengthy, and shares these differences from the tutorial (and with
+// its C twin, where there is one):
+//   - recvfrom passes MSG_TRUNC: a datagram longer than the buffer is
+//     reported and not answered as if it were whole;
+//   - "Client connected" is printed by the receiving loop, before the
+//     request is handed over (the Go fork child cannot format text);
+//   - replies go out with MSG_DONTWAIT, as the echo server's do;
+//   - the concurrent models bound the requests in progress (MaxChildren);
+//     a request over the bound is dropped and reported with a count, never
+//     silently;
+//   - a stopped server receives no more but lets the requests in progress
+//     finish and reply before it returns.
+
+// LengthyConfig configures the lengthy-action servers.
+type LengthyConfig struct {
+	Delay       time.Duration // how long each request takes; the tutorial's is 5 s
+	BufSize     int           // receive buffer; DefaultBufSize when 0
+	MaxChildren int           // requests in progress at once (children, goroutines, timers); DefaultMaxChildren when 0
+	Workers     int           // prefork: worker processes; DefaultWorkers when 0
+	Command     []string      // fork-exec, prefork: the argv that runs this program again in a child role (see RunChildRole)
+	Log         io.Writer     // "Client connected" lines and reports; nil discards
+	Quiet       bool          // no "Client connected" lines
+}
+
+// DefaultDelay is the tutorial's sleep(5).
+const DefaultDelay = 5 * time.Second
+
+// DefaultMaxChildren bounds the requests in progress when
+// LengthyConfig.MaxChildren is 0.
+const DefaultMaxChildren = 64
+
+// DefaultWorkers is the number of prefork workers when
+// LengthyConfig.Workers is 0: one per request of the stress client.
+const DefaultWorkers = 20
+
+// Modes lists the concurrency models, in the order of the tutorial's text.
+var Modes = []string{"iterative", "thread", "fork", "fork-exec", "async", "prefork"}
+
+func (c LengthyConfig) log() io.Writer { return EchoConfig{Log: c.Log}.log() }
+
+func (c LengthyConfig) bufSize() int { return EchoConfig{BufSize: c.BufSize}.bufSize() }
+
+func (c LengthyConfig) maxChildren() int {
+	if c.MaxChildren <= 0 {
+		return DefaultMaxChildren
+	}
+	return c.MaxChildren
+}
+
+func (c LengthyConfig) workers() int {
+	if c.Workers <= 0 {
+		return DefaultWorkers
+	}
+	return c.Workers
+}
+
+// StopLengthy stops a lengthy-action server receiving on fd:
+// shutdown(SHUT_RD), which wakes every recvfrom and epoll_wait on the
+// socket, in this process and in the children that share it. Unlike Stop
+// (SHUT_RDWR), it leaves the socket able to send, so that the requests in
+// progress still get their replies. The ENOTCONN that the kernel reports
+// for an unconnected UDP socket (after waking the readers) is not an error.
+func StopLengthy(fd int) error {
+	err := sys.Shutdown(fd, unix.SHUT_RD)
+	if err != nil && !errors.Is(err, unix.ENOTCONN) {
+		return err
+	}
+	return nil
+}
+
+// ToUpper upper-cases the ASCII letters of p in place, as the C twins'
+// toupper(3) does in the C locale (the tutorial's message.upper()).
+func ToUpper(p []byte) {
+	for i, c := range p {
+		if 'a' <= c && c <= 'z' {
+			p[i] = c - ('a' - 'A')
+		}
+	}
+}
+
+// receiver is the receiving half every model shares: recvfrom into its
+// buffer, with the checks and the report lines, allocating nothing.
+type receiver struct {
+	fd     int
+	buffer []byte
+	client sys.SockaddrIn
+	line   []byte
+	w      io.Writer
+	quiet  bool
+	flags  int // MSG_TRUNC, and MSG_DONTWAIT in the async loop
+}
+
+func newReceiver(fd int, cfg LengthyConfig, w io.Writer) *receiver {
+	return &receiver{fd: fd, buffer: make([]byte, cfg.bufSize()), line: make([]byte, 0, 128),
+		w: w, quiet: cfg.Quiet, flags: unix.MSG_TRUNC}
+}
+
+// errStopped is recv's "the socket was shut down": no datagram, no sender.
+var errStopped = errors.New("stopped")
+
+// recv receives one request and reports its client. It returns the
+// request (a slice of the buffer), or nil and no error for a datagram
+// that was truncated (reported) or not there (EAGAIN), or errStopped.
+func (r *receiver) recv() ([]byte, error) {
+	clientlen := sys.SizeofSockaddrIn
+	received, err := sys.Recvfrom(r.fd, r.buffer, r.flags, &r.client, &clientlen)
+	if errors.Is(err, unix.EAGAIN) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("Failed to receive message: %w", err)
+	}
+	if received == 0 && clientlen == 0 {
+		return nil, errStopped
+	}
+	if received > len(r.buffer) {
+		fmt.Fprintf(r.w, "Datagram from %s truncated: %d bytes, buffer %d; not answered\n",
+			r.client.String(), received, len(r.buffer))
+		return nil, nil
+	}
+	if !r.quiet {
+		r.line = append(sys.AppendInetNtoa(append(r.line[:0], "Client connected: "...), r.client.Addr), '\n')
+		r.w.Write(r.line)
+	}
+	return r.buffer[:received], nil
+}
+
+// dropped reports a request over the bound, with the running count.
+func (r *receiver) dropped(count *int, live, bound int) {
+	*count++
+	fmt.Fprintf(r.w, "Dropped a request from %s: %d in progress (--max-children %d); %d dropped so far\n",
+		r.client.String(), live, bound, *count)
+}
+
+// reply upper-cases msg in place and sends it to client: the end of the
+// tutorial's lengthy_action. A failed or short send is reported.
+func reply(fd int, msg []byte, client *sys.SockaddrIn, w io.Writer) {
+	ToUpper(msg)
+	sent, err := sys.Sendto(fd, msg, unix.MSG_DONTWAIT, client)
+	if err != nil || sent != len(msg) {
+		fmt.Fprintf(w, "Mismatch in number of sent bytes: %d of %d to %s: %v\n",
+			sent, len(msg), client.String(), err)
+	}
+}
+
+// lockedWriter serialises writes from the goroutines of one server.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
