@@ -1,0 +1,26 @@
+// Package tcp holds socklab's TCP programs from section 6 of "Programming
+// Linux sockets, Part 2": the echo server in every concurrency model, the
+// echo client and the slow client. Each program has one stem shared by up
+// to three files:
+//
+//	iterative.go      raw: socket, bind, listen, accept, recv, send through package sys
+//	iterative_net.go  the same program on the net package
+//	testdata/iterative.c  the C twin, compiled by the tests
+//
+// Models: iterative (the tutorial's one-at-a-time server), thread (a
+// goroutine per connection), select (robust, and select_faithful.go for
+// the tutorial's fragile version), poll; fork and epoll follow the sys
+// helpers they need. Clients: client.go, slow_client.go, with net and C
+// twins.
+//
+// Shared rules, in Go and C alike: the listen backlog is 20 and a server
+// reads 32 bytes at a time, as in the tutorial; every write loops until all
+// bytes are out (Stevens' writen); sends pass MSG_NOSIGNAL, so a client
+// that resets its connection costs an EPIPE, never a SIGPIPE. The raw
+// servers make the same network system calls as their C twins, in the
+// same order; the tests prove it with strace. Every deliberate difference
+// is listed in the doc comment of the Go file.
+//
+// Man pages: socket(2), bind(2), listen(2), accept(2), connect(2), recv(2),
+// send(2), shutdown(2), select(2), poll(2), tcp(7), socket(7). Linux only.
+package tcp

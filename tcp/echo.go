@@ -1,0 +1,282 @@
+package tcp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/poll"
+	"github.com/socklab/socklab/sys"
+)
+
+// What every server shares: the listening socket, the echo loop of the
+// blocking models (Stevens' str_echo with writen), the Stop handle and
+// the reserve descriptor that keeps a server alive at RLIMIT_NOFILE.
+
+// Backlog is the tutorial's listen(20).
+const Backlog = 20
+
+// BufSize is the tutorial's recv(32).
+const BufSize = 32
+
+// Config configures every Serve function.
+type Config struct {
+	Log   io.Writer     // "Client connected: <ip>" lines and reports; nil discards
+	Quiet bool          // no "Client connected" lines; reports still go to Log
+	Idle  time.Duration // close a connection silent this long; 0 never (the C default)
+
+	// MaxClients caps the connections served at once: select refuses
+	// clients beyond it (and always those whose descriptor select cannot
+	// watch), fork waits for a child to exit. 0 means no cap (select:
+	// FD_SETSIZE).
+	MaxClients int
+
+	// Clients is how many connections the faithful select server waits
+	// for before it selects; 0 means the tutorial's 20.
+	Clients int
+}
+
+func (c Config) log() io.Writer {
+	if c.Log == nil {
+		return io.Discard
+	}
+	return c.Log
+}
+
+// Listen creates the server's TCP socket, binds it to INADDR_ANY:port and
+// listens with the tutorial's backlog. It returns the socket and the bound
+// port (found with getsockname when port is 0).
+func Listen(port int) (fd, bound int, err error) {
+	return listen(port, false)
+}
+
+func listen(port int, reuseport bool) (fd, bound int, err error) {
+	serversock, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, 0, fmt.Errorf("Failed to create socket: %w", err)
+	}
+	if reuseport {
+		if err := sys.SetsockoptInt(serversock, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			sys.Close(serversock)
+			return -1, 0, fmt.Errorf("Failed to set SO_REUSEPORT: %w", err)
+		}
+	}
+	echoserver := sys.NewSockaddrIn([4]byte{}, port) // INADDR_ANY
+	if err := sys.Bind(serversock, &echoserver); err != nil {
+		sys.Close(serversock)
+		return -1, 0, fmt.Errorf("Failed to bind server socket: %w", err)
+	}
+	if err := sys.Listen(serversock, Backlog); err != nil {
+		sys.Close(serversock)
+		return -1, 0, fmt.Errorf("Failed to listen on server socket: %w", err)
+	}
+	if port == 0 {
+		n := sys.SizeofSockaddrIn
+		if err := sys.Getsockname(serversock, &echoserver, &n); err != nil {
+			sys.Close(serversock)
+			return -1, 0, fmt.Errorf("Failed to get socket name: %w", err)
+		}
+	}
+	return serversock, echoserver.PortOf(), nil
+}
+
+// echo is Stevens' str_echo on a blocking connected socket: recv up to 32
+// bytes, send them all back, until EOF. It returns nil at EOF, and the
+// error of a reset, a timeout (Idle) or a shutdown otherwise.
+func echo(fd int, buffer []byte) error {
+	for {
+		received, err := sys.Recv(fd, buffer, 0)
+		if err != nil {
+			return fmt.Errorf("Failed to receive bytes from client: %w", err)
+		}
+		if received == 0 {
+			return nil
+		}
+		if _, err := writen(fd, buffer[:received]); err != nil {
+			return fmt.Errorf("Failed to send bytes to client: %w", err)
+		}
+	}
+}
+
+// writen is Stevens' writen: send until every byte is out. MSG_NOSIGNAL
+// turns a reset peer into EPIPE instead of SIGPIPE.
+func writen(fd int, p []byte) (int, error) {
+	sent := 0
+	for sent < len(p) {
+		n, err := sys.Send(fd, p[sent:], unix.MSG_NOSIGNAL)
+		if err != nil {
+			return sent, err
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+// setIdle arms SO_RCVTIMEO and SO_SNDTIMEO on a blocking connection, so
+// that a silent client, or one that stops reading, releases its server.
+func setIdle(fd int, idle time.Duration) error {
+	if idle <= 0 {
+		return nil
+	}
+	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, idle); err != nil {
+		return err
+	}
+	return sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, idle)
+}
+
+// isIdle tells the error of an expired SO_RCVTIMEO or SO_SNDTIMEO.
+func isIdle(err error) bool { return errors.Is(err, unix.EAGAIN) }
+
+// logger writes "Client connected" lines without allocating.
+type logger struct {
+	w     io.Writer
+	quiet bool
+	line  []byte
+}
+
+func newLogger(cfg Config) *logger {
+	return &logger{w: cfg.log(), quiet: cfg.Quiet, line: make([]byte, 0, 64)}
+}
+
+func (l *logger) connected(addr *sys.SockaddrIn) {
+	if l.quiet {
+		return
+	}
+	l.line = append(sys.AppendInetNtoa(append(l.line[:0], "Client connected: "...), addr.Addr), '\n')
+	l.w.Write(l.line)
+}
+
+// Stop ends Serve calls from another goroutine, the way the kernel allows:
+// shutdown(SHUT_RDWR) wakes a thread blocked in accept or recv on the
+// socket (close does not), and the event loops watch a Wake. A Stop is
+// safe for concurrent use; Stop may be called before, during or after the
+// Serve call, and more than once.
+type Stop struct {
+	mu      sync.Mutex
+	stopped bool
+	listen  []int            // listening sockets to shut down
+	conns   map[int]struct{} // connected sockets of the blocking models
+	wake    *poll.Wake
+}
+
+// NewStop returns a Stop with its wake descriptor. Close it after the
+// Serve calls have returned.
+func NewStop() (*Stop, error) {
+	w, err := poll.NewWake()
+	if err != nil {
+		return nil, err
+	}
+	return &Stop{conns: make(map[int]struct{}), wake: w}, nil
+}
+
+// Stop makes every Serve call using s return: listening sockets and the
+// connections of the blocking models are shut down, the event loops are
+// woken.
+func (s *Stop) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	for _, fd := range s.listen {
+		sys.Shutdown(fd, unix.SHUT_RDWR)
+	}
+	for fd := range s.conns {
+		sys.Shutdown(fd, unix.SHUT_RDWR)
+	}
+	return s.wake.Wake()
+}
+
+// Close releases the wake descriptor.
+func (s *Stop) Close() error { return s.wake.Close() }
+
+// Stopped reports whether Stop was called.
+func (s *Stop) Stopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}
+
+// serving registers a listening socket; false means Stop came first.
+func (s *Stop) serving(listenfd int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listen = append(s.listen, listenfd)
+	return !s.stopped
+}
+
+// track registers a connection for Stop to shut down; false means Stop
+// came first and the caller should close it.
+func (s *Stop) track(fd int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.conns[fd] = struct{}{}
+	return true
+}
+
+// closeConn unregisters and closes a connection in one step, so that
+// Stop never shuts down a descriptor number the kernel has handed out
+// again.
+func (s *Stop) closeConn(fd int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, fd)
+	sys.Close(fd)
+}
+
+// reserve is a descriptor held back for the moment accept fails with
+// EMFILE: the server closes it, accepts the waiting connection, closes
+// that at once (the client sees its connection closed instead of hanging
+// in the backlog) and takes the reserve again. Without it a level-
+// triggered loop spins on a listening socket it can never drain.
+type reserve struct{ fd int }
+
+func newReserve() reserve {
+	fd, err := sys.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		return reserve{fd: -1}
+	}
+	return reserve{fd: fd}
+}
+
+func (r *reserve) close() {
+	if r.fd >= 0 {
+		sys.Close(r.fd)
+		r.fd = -1
+	}
+}
+
+// errShed is returned by accept when a connection was accepted and closed
+// for lack of descriptors.
+var errShed = errors.New("out of descriptors: connection accepted and closed")
+
+// accept is accept(2) with the reserve: on EMFILE or ENFILE it sheds one
+// connection and returns errShed; with no reserve left it backs off 10 ms
+// so that a loop does not spin.
+func (r *reserve) accept(listenfd int, addr *sys.SockaddrIn) (int, error) {
+	n := sys.SizeofSockaddrIn
+	fd, err := sys.Accept(listenfd, addr, &n)
+	if err == nil || !(errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)) {
+		return fd, err
+	}
+	if r.fd < 0 {
+		*r = newReserve()
+		time.Sleep(10 * time.Millisecond)
+		return -1, errShed
+	}
+	r.close()
+	n = sys.SizeofSockaddrIn
+	if fd, err := sys.Accept(listenfd, addr, &n); err == nil {
+		sys.Close(fd)
+	}
+	*r = newReserve()
+	return -1, errShed
+}

@@ -1,0 +1,517 @@
+package tcp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
+)
+
+var loopback = [4]byte{127, 0, 0, 1}
+
+// logBuf is a bytes.Buffer safe for a server goroutine and a test.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// server is an in-process echo server of one model.
+type server struct {
+	port int
+	log  *logBuf
+	stop func() error // stops the server, returns what Serve returned
+}
+
+type serveFunc func(listenfd int, st *Stop, cfg Config) error
+
+var rawModels = []struct {
+	name  string
+	serve serveFunc
+}{
+	{"iterative", ServeIterative},
+	{"thread", ServeThread},
+	{"select", ServeSelect},
+	{"poll", ServePoll},
+}
+
+// models is every in-process server: the raw models and the net twins.
+var models = func() []struct {
+	name       string
+	concurrent bool
+	start      func(t testing.TB, cfg Config) server
+} {
+	var out []struct {
+		name       string
+		concurrent bool
+		start      func(t testing.TB, cfg Config) server
+	}
+	for _, m := range rawModels {
+		serve := m.serve
+		out = append(out, struct {
+			name       string
+			concurrent bool
+			start      func(t testing.TB, cfg Config) server
+		}{m.name + "/raw", m.name != "iterative", func(t testing.TB, cfg Config) server { return startRaw(t, cfg, serve) }})
+	}
+	for _, c := range []bool{false, true} {
+		name := "iterative/net"
+		if c {
+			name = "thread/net"
+		}
+		out = append(out, struct {
+			name       string
+			concurrent bool
+			start      func(t testing.TB, cfg Config) server
+		}{name, c, func(t testing.TB, cfg Config) server { return startNet(t, cfg, c) }})
+	}
+	return out
+}()
+
+func startRaw(t testing.TB, cfg Config, serve serveFunc) server {
+	t.Helper()
+	fd, port, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStop()
+	if err != nil {
+		sys.Close(fd)
+		t.Fatal(err)
+	}
+	lb := &logBuf{}
+	cfg.Log = lb
+	done := make(chan error, 1)
+	go func() { done <- serve(fd, st, cfg) }()
+	return finish(t, server{port: port, log: lb}, done, func() {
+		st.Stop()
+	}, func() {
+		sys.Close(fd)
+		st.Close()
+	})
+}
+
+func startNet(t testing.TB, cfg Config, concurrent bool) server {
+	t.Helper()
+	l, port, err := ListenNet(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := &logBuf{}
+	cfg.Log = lb
+	done := make(chan error, 1)
+	go func() {
+		if concurrent {
+			done <- ServeThreadNet(l, cfg)
+		} else {
+			done <- ServeIterativeNet(l, cfg)
+		}
+	}()
+	return finish(t, server{port: port, log: lb}, done, func() { l.Close() }, func() {})
+}
+
+// finish gives s a stop that wakes the server, waits up to 5 s for it and
+// releases its descriptors, once; the test's cleanup stops it too.
+func finish(t testing.TB, s server, done chan error, wake, release func()) server {
+	var once sync.Once
+	var result error
+	s.stop = func() error {
+		once.Do(func() {
+			wake()
+			select {
+			case result = <-done:
+				release()
+			case <-time.After(5 * time.Second):
+				result = errors.New("server did not stop within 5s")
+			}
+		})
+		return result
+	}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+var clientKinds = []struct {
+	name    string
+	request func(port int, word string, cfg ClientConfig) (string, error)
+}{
+	{"raw", func(port int, word string, cfg ClientConfig) (string, error) {
+		return Request(loopback, port, word, cfg)
+	}},
+	{"net", func(port int, word string, cfg ClientConfig) (string, error) {
+		return RequestNet("127.0.0.1", port, word, cfg)
+	}},
+}
+
+// Every client against every in-process server model; the binaries and
+// the C twins are crossed in cmd/socklab's tests.
+func TestEchoInProcess(t *testing.T) {
+	words := []string{"hello", "a", strings.Repeat("x", BufSize), strings.Repeat("y", 1000)}
+	for _, m := range models {
+		for _, ck := range clientKinds {
+			t.Run(m.name+"/"+ck.name, func(t *testing.T) {
+				s := m.start(t, Config{})
+				for _, word := range words {
+					got, err := ck.request(s.port, word, ClientConfig{Timeout: 5 * time.Second})
+					if err != nil {
+						t.Fatalf("%.10q: %v", word, err)
+					}
+					if got != word {
+						t.Fatalf("echo %.20q, want %.20q", got, word)
+					}
+				}
+				if err := s.stop(); err != nil {
+					t.Fatalf("stop: %v", err)
+				}
+				if n := strings.Count(s.log.String(), "Client connected: 127.0.0.1\n"); n != len(words) {
+					t.Errorf("server log has %d \"Client connected\" lines, want %d:\n%s", n, len(words), s.log)
+				}
+			})
+		}
+	}
+}
+
+// dial connects a raw blocking socket to 127.0.0.1:port with timeouts.
+func dial(t testing.TB, port int, timeout time.Duration) int {
+	t.Helper()
+	fd, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sys.Close(fd) })
+	if err := setIdle(fd, timeout); err != nil {
+		t.Fatal(err)
+	}
+	sa := sys.NewSockaddrIn(loopback, port)
+	if err := sys.Connect(fd, &sa); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// EchoStalling sends payload on fd while a reader that stalls now and
+// then reads the echo; it returns what came back. The stalls fill the
+// server's send buffer, so the server sees partial writes and EAGAIN.
+func echoStalling(fd int, payload []byte) ([]byte, error) {
+	werr := make(chan error, 1)
+	go func() {
+		_, err := writen(fd, payload)
+		werr <- err
+	}()
+	got := make([]byte, 0, len(payload))
+	buf := make([]byte, 7000)
+	for i := 0; len(got) < len(payload); i++ {
+		if i%20 == 0 {
+			time.Sleep(20 * time.Millisecond) // stall
+		}
+		n, err := sys.Recv(fd, buf, 0)
+		if err != nil {
+			return got, err
+		}
+		if n == 0 {
+			return got, io.ErrUnexpectedEOF
+		}
+		got = append(got, buf[:n]...)
+	}
+	return got, <-werr
+}
+
+func payload(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i*7 + i/251)
+	}
+	return p
+}
+
+// A 1 MiB payload comes back byte for byte through a reader that stalls.
+func TestEchoMegabyteStallingReader(t *testing.T) {
+	want := payload(1 << 20)
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			s := m.start(t, Config{Quiet: true})
+			fd := dial(t, s.port, 10*time.Second)
+			got, err := echoStalling(fd, want)
+			if err != nil {
+				t.Fatalf("after %d bytes: %v", len(got), err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("echo of %d bytes differs from the payload", len(got))
+			}
+		})
+	}
+}
+
+// 100 clients at once, each with its own word, all answered.
+func TestEchoHundredConcurrent(t *testing.T) {
+	for _, m := range models {
+		if !m.concurrent {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			s := m.start(t, Config{Quiet: true})
+			fds := make([]int, 100)
+			for i := range fds {
+				fds[i] = dial(t, s.port, 10*time.Second)
+			}
+			for i, fd := range fds { // all connected, now all talk
+				if _, err := writen(fd, []byte(fmt.Sprintf("client %d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, fd := range fds {
+				want := fmt.Sprintf("client %d", i)
+				buf := make([]byte, len(want))
+				for got := 0; got < len(want); {
+					n, err := sys.Recv(fd, buf[got:], 0)
+					if err != nil || n == 0 {
+						t.Fatalf("client %d: %d, %v", i, n, err)
+					}
+					got += n
+				}
+				if string(buf) != want {
+					t.Fatalf("client %d got %q", i, buf)
+				}
+			}
+		})
+	}
+}
+
+// A client that resets its connection (SO_LINGER 0) in the middle of an
+// echo does not take the server down: the next client is served.
+func TestEchoSurvivesReset(t *testing.T) {
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			s := m.start(t, Config{Quiet: true})
+			fd, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sa := sys.NewSockaddrIn(loopback, s.port)
+			if err := sys.Connect(fd, &sa); err != nil {
+				sys.Close(fd)
+				t.Fatal(err)
+			}
+			big := payload(256 << 10) // more than the buffers hold: the server is mid-send
+			sys.Send(fd, big, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+			time.Sleep(20 * time.Millisecond)
+			sys.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &sys.Linger{Onoff: 1, Linger: 0})
+			sys.Close(fd) // RST
+			for i := range 3 {
+				got, err := Request(loopback, s.port, "still there", ClientConfig{Timeout: 5 * time.Second})
+				if err != nil || got != "still there" {
+					t.Fatalf("request %d after a reset: %q, %v", i, got, err)
+				}
+			}
+			if err := s.stop(); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+		})
+	}
+}
+
+// The robust select server refuses, cleanly, a client whose descriptor
+// select cannot watch, and goes on serving the others.
+func TestSelectRefusesHighDescriptors(t *testing.T) {
+	// Fill the descriptor table up to 1023 so the next accept gets 1024+.
+	var fill []int
+	defer func() {
+		for _, fd := range fill {
+			sys.Close(fd)
+		}
+	}()
+	s := startRaw(t, Config{}, ServeSelect)
+	early := dial(t, s.port, 5*time.Second) // served: a low descriptor
+	for {
+		fd, err := sys.Eventfd(0, unix.EFD_CLOEXEC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill = append(fill, fd)
+		if fd >= sys.FD_SETSIZE-1 {
+			break
+		}
+	}
+	got, err := Request(loopback, s.port, "too high", ClientConfig{Timeout: 5 * time.Second})
+	if !errors.Is(err, ErrShortEcho) {
+		t.Fatalf("client with descriptor >= 1024: %q, %v; want the connection closed", got, err)
+	}
+	if !strings.Contains(s.log.String(), "Refused client 127.0.0.1:") {
+		t.Errorf("no refusal in the log:\n%s", s.log)
+	}
+	if _, err := writen(early, []byte("low")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if n, err := sys.Recv(early, buf, unix.MSG_WAITALL); err != nil || string(buf[:n]) != "low" {
+		t.Fatalf("low client after a refusal: %q, %v", buf[:max(n, 0)], err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// --idle closes silent connections in every model; a live client is
+// still served while 50 silent ones are open.
+func TestIdleClosesSilentClients(t *testing.T) {
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			s := m.start(t, Config{Quiet: true, Idle: 200 * time.Millisecond})
+			fd := dial(t, s.port, 5*time.Second)
+			writen(fd, []byte("x"))
+			buf := make([]byte, 4)
+			if n, err := sys.Recv(fd, buf, 0); n != 1 || err != nil {
+				t.Fatalf("echo: %d, %v", n, err)
+			}
+			start := time.Now()
+			n, err := sys.Recv(fd, buf, 0) // the server closes us
+			if n != 0 || err != nil {
+				t.Fatalf("silent client: recv %d, %v; want EOF", n, err)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Fatalf("closed after %v, want about 200ms", took)
+			}
+			if !strings.Contains(s.log.String(), "Closed idle client") && !strings.HasSuffix(m.name, "/net") {
+				t.Errorf("no idle report in the log:\n%s", s.log)
+			}
+		})
+	}
+}
+
+// The faithful select server serves nobody until its N clients are in,
+// then echoes them all.
+func TestSelectFaithful(t *testing.T) {
+	s := startRaw(t, Config{Quiet: true, Clients: 3, Idle: 300 * time.Millisecond}, ServeSelectFaithful)
+	a := dial(t, s.port, 5*time.Second)
+	b := dial(t, s.port, 5*time.Second)
+	writen(a, []byte("early"))
+	var one [8]byte
+	if n, err := sys.Recv(a, one[:], unix.MSG_DONTWAIT); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("echo before the 3rd client: %d, %v; want nothing yet", n, err)
+	}
+	c := dial(t, s.port, 5*time.Second)
+	for i, fd := range []int{a, b, c} {
+		w := fmt.Sprintf("w%d", i)
+		if fd != a {
+			writen(fd, []byte(w))
+		} else {
+			w = "early"
+		}
+		buf := make([]byte, len(w))
+		if n, err := sys.Recv(fd, buf, unix.MSG_WAITALL); err != nil || string(buf[:n]) != w {
+			t.Fatalf("client %d: %q, %v", i, buf[:max(n, 0)], err)
+		}
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The slow client's connections overlap on a concurrent server: the run
+// takes about one connection's time, not the sum.
+func TestSlowClientOverlaps(t *testing.T) {
+	s := startRaw(t, Config{Quiet: true}, ServePoll)
+	for _, impl := range []string{"raw", "net"} {
+		t.Run(impl, func(t *testing.T) {
+			var out logBuf
+			cfg := SlowConfig{Clients: 10, Delay: 5 * time.Millisecond, Timeout: 5 * time.Second, Out: &out}
+			start := time.Now()
+			var err error
+			if impl == "raw" {
+				err = SlowClient(loopback, s.port, "Hi", cfg)
+			} else {
+				err = SlowClientNet("127.0.0.1", s.port, "Hi", cfg)
+			}
+			took := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(out.String(), "Received: Hi ["); n != 10 {
+				t.Fatalf("%d Received lines, want 10:\n%s", n, out.String())
+			}
+			one := time.Duration(2*len("Hi [0]")) * 5 * time.Millisecond
+			if took > 2*one+time.Second {
+				t.Errorf("10 connections took %v; one takes about %v", took, one)
+			}
+		})
+	}
+}
+
+// A missing server is one error naming each connection.
+func TestSlowClientReportsFailures(t *testing.T) {
+	fd, port, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Close(fd) // nothing listens there now
+	err = SlowClient(loopback, port, "x", SlowConfig{Clients: 3, Delay: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "connection 2:") || !errors.Is(err, unix.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("err %v, want each connection named, refused", err)
+	}
+}
+
+// Stop before Serve: Serve returns at once.
+func TestStopBeforeServe(t *testing.T) {
+	for _, m := range rawModels {
+		fd, _, err := Listen(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := NewStop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Stop()
+		done := make(chan error, 1)
+		go func() { done <- m.serve(fd, st, Config{}) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", m.name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Serve still running 5s after an earlier Stop", m.name)
+		}
+		sys.Close(fd)
+		st.Close()
+	}
+}
+
+func TestListenAddressInUse(t *testing.T) {
+	fd, port, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close(fd)
+	if fd2, _, err := Listen(port); err == nil {
+		sys.Close(fd2)
+		t.Fatal("second bind to the same port succeeded")
+	} else if !errors.Is(err, unix.EADDRINUSE) || !strings.HasPrefix(err.Error(), "Failed to bind server socket") {
+		t.Fatalf("err %v", err)
+	}
+	if l, _, err := ListenNet(port); err == nil {
+		l.Close()
+		t.Fatal("net: second bind succeeded")
+	} else if !errors.Is(err, unix.EADDRINUSE) {
+		t.Fatalf("net: %v", err)
+	}
+}

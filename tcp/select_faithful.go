@@ -1,0 +1,138 @@
+package tcp
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/poll"
+	"github.com/socklab/socklab/sys"
+)
+
+// The tutorial's select() server, kept fragile on purpose so that a reader
+// can see why: the Go mirror of testdata/select_faithful.c and of the
+// Python program of section 6.
+//
+//	socket -> bind -> listen(20) -> loop {
+//	    accept exactly N clients (blocking) ->
+//	    loop { select(all clients for reading AND writing) ->
+//	           5 s without a send: shutdown the readable ones, next round ->
+//	           each readable: recv 32 -> each writable with data: send } }
+//
+// What makes it fragile, all reproduced: nothing is served until N clients
+// have connected; every client is in the write set, and a connected
+// socket is almost always writable, so select returns at once and the loop
+// spins at 100% CPU; a closed client stays in the sets (recv returns 0
+// forever); a recv or send error ends the server, as the uncaught Python
+// exception does; send is called once and may send less than it read.
+//
+// Differences from the tutorial, shared with the C twin: the listening
+// socket is made once, before the rounds (the Python program binds a new
+// one each round, which fails with EADDRINUSE while the last round's
+// connections are in TIME_WAIT); a round's sockets are closed when it ends
+// (Python drops them for its garbage collector to close); send passes
+// MSG_NOSIGNAL. From Go itself: the wake descriptor of ServeSelect.
+
+// FaithfulClients is the tutorial's range(20).
+const FaithfulClients = 20
+
+// FaithfulIdle is the tutorial's "time.time() - last_activity > 5".
+const FaithfulIdle = 5 * time.Second
+
+// ServeSelectFaithful runs the tutorial's rounds until st is stopped; then
+// it closes the round's clients and returns nil. Config.Clients replaces
+// the 20 connections a round waits for, Config.Idle the 5 seconds.
+func ServeSelectFaithful(listenfd int, st *Stop, cfg Config) error {
+	if !st.serving(listenfd) {
+		return nil
+	}
+	nclients := cfg.Clients
+	if nclients <= 0 {
+		nclients = FaithfulClients
+	}
+	idle := cfg.Idle
+	if idle <= 0 {
+		idle = FaithfulIdle
+	}
+	log := newLogger(cfg)
+	socks := make([]int, 0, nclients)
+	data := make(map[int][]byte, nclients) // data[newsock] = ""
+	defer func() {
+		for _, s := range socks {
+			st.closeConn(s)
+		}
+	}()
+	for {
+		socks = socks[:0]
+		clear(data)
+		for range nclients {
+			var echoclient sys.SockaddrIn
+			n := sys.SizeofSockaddrIn
+			newsock, err := sys.Accept(listenfd, &echoclient, &n)
+			if st.Stopped() {
+				if err == nil {
+					sys.Close(newsock)
+				}
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("Failed to accept client connection: %w", err)
+			}
+			log.connected(&echoclient)
+			if !st.track(newsock) {
+				sys.Close(newsock)
+				return nil
+			}
+			socks = append(socks, newsock)
+			data[newsock] = make([]byte, 0, BufSize)
+		}
+		lastActivity := time.Now()
+		buffer := make([]byte, BufSize)
+		for {
+			var sel poll.Select
+			sel.Add(st.wake.Fd(), unix.POLLIN)
+			for _, s := range socks {
+				if err := sel.Add(s, unix.POLLIN|unix.POLLOUT); err != nil {
+					return fmt.Errorf("Failed to watch a client: %w", err)
+				}
+			}
+			if _, err := sel.Wait(-1); err != nil {
+				return fmt.Errorf("Failed to select: %w", err)
+			}
+			if sel.Readable(st.wake.Fd()) {
+				return nil
+			}
+			if time.Since(lastActivity) > idle {
+				for _, s := range socks {
+					if sel.Readable(s) {
+						sys.Shutdown(s, unix.SHUT_RDWR) // s.shutdown(2)
+					}
+				}
+				break
+			}
+			for _, s := range socks {
+				if sel.Readable(s) {
+					received, err := sys.Recv(s, buffer, 0)
+					if err != nil {
+						return fmt.Errorf("Failed to receive bytes from client: %w", err)
+					}
+					data[s] = append(data[s][:0], buffer[:received]...)
+				}
+			}
+			for _, s := range socks {
+				if sel.Writable(s) && len(data[s]) > 0 {
+					lastActivity = time.Now()
+					if _, err := sys.Send(s, data[s], unix.MSG_NOSIGNAL); err != nil {
+						return fmt.Errorf("Failed to send bytes to client: %w", err)
+					}
+					data[s] = data[s][:0]
+				}
+			}
+		}
+		for _, s := range socks {
+			st.closeConn(s)
+		}
+		socks = socks[:0]
+	}
+}

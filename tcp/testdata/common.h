@@ -1,0 +1,99 @@
+/* common.h: what socklab's TCP C twins share, the C side of tcp/echo.go:
+ * the listening socket (backlog 20), Stevens' writen with MSG_NOSIGNAL,
+ * the stop flag set by SIGINT/SIGTERM (no SA_RESTART, so a blocked call
+ * returns EINTR), and the "Client connected" report. SOCKLAB_QUIET in the
+ * environment stands for the Go version's --quiet.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BACKLOG 20
+#define BUFFSIZE 32
+
+static volatile sig_atomic_t stop;
+
+static inline void on_signal(int sig) { (void)sig; stop = 1; }
+
+static inline void die(const char *mess) { perror(mess); exit(1); }
+
+static inline void catch_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal; /* no SA_RESTART */
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+static inline int quiet(void) { return getenv("SOCKLAB_QUIET") != NULL; }
+
+static inline void connected(struct sockaddr_in *client) {
+  if (!quiet())
+    fprintf(stderr, "Client connected: %s\n", inet_ntoa(client->sin_addr));
+}
+
+/* port: argv[1]; 0 picks a free port and reports it */
+static inline int listen_on(const char *arg) {
+  struct sockaddr_in echoserver;
+  socklen_t serverlen = sizeof(echoserver);
+  int serversock;
+  if ((serversock = socket(PF_INET, SOCK_STREAM, IPPROTO_TCP)) < 0)
+    die("Failed to create socket");
+  memset(&echoserver, 0, sizeof(echoserver));
+  echoserver.sin_family = AF_INET;
+  echoserver.sin_addr.s_addr = htonl(INADDR_ANY);
+  echoserver.sin_port = htons(atoi(arg));
+  if (bind(serversock, (struct sockaddr *)&echoserver, sizeof(echoserver)) < 0)
+    die("Failed to bind server socket");
+  if (listen(serversock, BACKLOG) < 0)
+    die("Failed to listen on server socket");
+  if (echoserver.sin_port == 0) {
+    if (getsockname(serversock, (struct sockaddr *)&echoserver, &serverlen) < 0)
+      die("Failed to get socket name");
+    fprintf(stderr, "Listening on port %d\n", ntohs(echoserver.sin_port));
+  }
+  return serversock;
+}
+
+/* Stevens' writen: send until every byte is out; -1 on error */
+static inline ssize_t writen(int fd, const char *p, size_t n) {
+  size_t sent = 0;
+  while (sent < n) {
+    ssize_t r = send(fd, p + sent, n - sent, MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR && !stop)
+        continue;
+      return -1;
+    }
+    sent += r;
+  }
+  return sent;
+}
+
+/* Stevens' str_echo: recv 32, send them all, until EOF, error or stop */
+static inline void str_echo(int sock) {
+  char buffer[BUFFSIZE];
+  ssize_t received;
+  for (;;) {
+    received = recv(sock, buffer, BUFFSIZE, 0);
+    if (received < 0 && errno == EINTR && !stop)
+      continue;
+    if (received <= 0)
+      return;
+    if (writen(sock, buffer, received) < 0)
+      return;
+  }
+}
+
+static inline void set_nonblock(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    die("Failed to make a socket non-blocking");
+}

@@ -1,0 +1,80 @@
+package tcp
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
+)
+
+// Thread-per-connection TCP echo server, the Go mirror of
+// testdata/thread.c (pthread_create per connection, detached):
+//
+//	socket -> bind -> listen(20) -> loop { accept -> report -> go { str_echo -> close } }
+//
+// Each connection gets a goroutine that blocks in recv and send on its
+// raw, blocking descriptor; a goroutine blocked in a system call holds an
+// OS thread, so this is a thread per connection in Go as in C.
+//
+// Differences from the C twin, from Go itself: goroutines instead of
+// pthread_create (strace shows the runtime's own clone calls, not one per
+// connection); Stop shuts down the listening socket and every connection,
+// and ServeThread waits for the goroutines to finish; Config.Idle and the
+// reserve descriptor as in iterative.go.
+
+// ServeThread serves each connection on its own goroutine until st is
+// stopped; then it shuts the connections down, waits for their
+// goroutines and returns nil. It does not close listenfd.
+func ServeThread(listenfd int, st *Stop, cfg Config) error {
+	if !st.serving(listenfd) {
+		return nil
+	}
+	log := newLogger(cfg)
+	var logMu sync.Mutex // goroutines report through the same writer
+	spare := newReserve()
+	defer spare.close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var echoclient sys.SockaddrIn
+	for {
+		clientsock, err := spare.accept(listenfd, &echoclient)
+		if st.Stopped() {
+			if err == nil {
+				sys.Close(clientsock)
+			}
+			return nil
+		}
+		if errors.Is(err, errShed) || errors.Is(err, unix.ECONNABORTED) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("Failed to accept client connection: %w", err)
+		}
+		logMu.Lock()
+		log.connected(&echoclient)
+		logMu.Unlock()
+		if !st.track(clientsock) {
+			sys.Close(clientsock)
+			return nil
+		}
+		client := echoclient
+		wg.Add(1)
+		go func() { // thread
+			defer wg.Done()
+			buffer := make([]byte, BufSize)
+			err := setIdle(clientsock, cfg.Idle)
+			if err == nil {
+				err = echo(clientsock, buffer)
+			}
+			if err != nil && !st.Stopped() {
+				logMu.Lock()
+				report(log, &client, err)
+				logMu.Unlock()
+			}
+			st.closeConn(clientsock)
+		}()
+	}
+}
