@@ -123,7 +123,7 @@ func waitInSyscall(pid int, nr uintptr, limit time.Duration) error {
 	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		seen = append(seen, fmt.Sprintf("%s: %q %v", f, strings.Fields(string(b)+" ")[0], err))
+		seen = append(seen, fmt.Sprintf("%s: %q %v", f, strings.Fields(string(b) + " ")[0], err))
 	}
 	return fmt.Errorf("pid %d not in system call %d within %v: %s", pid, nr, limit, strings.Join(seen, "; "))
 }
