@@ -27,6 +27,7 @@ func TestNetlinkFree(t *testing.T) {
 
 	runs := [][]string{
 		{"help"},
+		{"lab"},
 		{"udp-echo-client", "127.0.0.1", "netlink?", port},
 		{"udp-echo-client", "--impl", "net", "localhost", "netlink?", port},
 		{"udp-echo-client", "--impl", "net", "--timeout", "100ms", "127.0.0.1", "netlink?", "9"},
