@@ -86,3 +86,46 @@ func TestUDPClientGivesUp(t *testing.T) {
 		t.Errorf("the 1-byte server did not report the truncated datagrams: %s", silent.Stderr())
 	}
 }
+
+// The behaviour table: every client (raw, net, C) against every server
+// (raw, net, C), as processes on 127.0.0.1 with port 0. The reply equals
+// the word, the server's stderr names the client, and the server exits 0
+// on SIGTERM (raw, C) or SIGINT (net).
+func TestUDPEchoBehaviour(t *testing.T) {
+	servers := []struct {
+		name string
+		argv []string
+		sig  syscall.Signal
+	}{
+		{"raw", socklab("udp-echo-server", "0"), syscall.SIGTERM},
+		{"net", socklab("udp-echo-server", "--impl", "net", "0"), syscall.SIGINT},
+		{"c", []string{cBinary(t, "udp/testdata/echo_server.c"), "0"}, syscall.SIGTERM},
+	}
+	clients := []struct {
+		name string
+		argv func(word, port string) []string
+	}{
+		{"raw", func(w, p string) []string { return socklab("udp-echo-client", "127.0.0.1", w, p) }},
+		{"net", func(w, p string) []string { return socklab("udp-echo-client", "--impl", "net", "127.0.0.1", w, p) }},
+		{"c", func(w, p string) []string { return []string{cBinary(t, "udp/testdata/echo_client.c"), "127.0.0.1", w, p} }},
+	}
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			srv := startServer(t, s.argv...)
+			port := strconv.Itoa(srv.port)
+			for _, c := range clients {
+				word := "word from " + c.name
+				r := runCmd(t, 10*time.Second, c.argv(word, port)...)
+				if r.code != 0 || r.stdout != "Received: "+word+"\n" {
+					t.Errorf("%s client -> %s server: exit %d, stdout %q, stderr %q", c.name, s.name, r.code, r.stdout, r.stderr)
+				}
+			}
+			if code := srv.stop(t, s.sig); code != 0 {
+				t.Errorf("%s server: exit status %d after %v, want 0", s.name, code, s.sig)
+			}
+			if n := strings.Count(srv.Stderr(), "Client connected: 127.0.0.1\n"); n != len(clients) {
+				t.Errorf("%s server named %d clients, want %d:\n%s", s.name, n, len(clients), srv.Stderr())
+			}
+		})
+	}
+}
