@@ -107,7 +107,9 @@ func TestUDPEchoBehaviour(t *testing.T) {
 	}{
 		{"raw", func(w, p string) []string { return socklab("udp-echo-client", "127.0.0.1", w, p) }},
 		{"net", func(w, p string) []string { return socklab("udp-echo-client", "--impl", "net", "127.0.0.1", w, p) }},
-		{"c", func(w, p string) []string { return []string{cBinary(t, "udp/testdata/echo_client.c"), "127.0.0.1", w, p} }},
+		{"c", func(w, p string) []string {
+			return []string{cBinary(t, "udp/testdata/echo_client.c"), "127.0.0.1", w, p}
+		}},
 	}
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
