@@ -1,9 +1,11 @@
 package udp_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
@@ -76,4 +78,33 @@ func ExampleEchoNet() {
 	// Client connected: 127.0.0.1
 	// Received: hello
 	// server: <nil>
+}
+
+// A client that does not wait forever: 200 ms for each reply, two more
+// tries, then ErrNoReply. Here nothing answers on the port.
+func ExampleRequest() {
+	fd, port, err := udp.Listen(0) // bound, so the port is ours, but never served
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sys.Close(fd)
+	_, err = udp.Request([4]byte{127, 0, 0, 1}, port, "anyone?",
+		udp.ClientConfig{Timeout: 200 * time.Millisecond, Retries: 2})
+	fmt.Println(errors.Is(err, udp.ErrNoReply))
+	// Output:
+	// true
+}
+
+// The net client takes a host name, as the tutorial's Python client does.
+func ExampleRequestNet() {
+	conn, port, err := udp.ListenNet(0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	go udp.EchoNet(conn, udp.EchoConfig{Quiet: true})
+	reply, err := udp.RequestNet("localhost", port, "by name", udp.ClientConfig{Timeout: time.Second})
+	fmt.Println(reply, err)
+	// Output:
+	// by name <nil>
 }
