@@ -161,14 +161,18 @@ func (r *receiver) dropped(count *int, live, bound int) {
 }
 
 // reply upper-cases msg in place and sends it to client: the end of the
-// tutorial's lengthy_action. A failed or short send is reported.
-func reply(fd int, msg []byte, client *sys.SockaddrIn, w io.Writer) {
+// tutorial's lengthy_action. A failed or short send is reported to w and
+// returned.
+func reply(fd int, msg []byte, client *sys.SockaddrIn, w io.Writer) error {
 	ToUpper(msg)
 	sent, err := sys.Sendto(fd, msg, unix.MSG_DONTWAIT, client)
 	if err != nil || sent != len(msg) {
-		fmt.Fprintf(w, "Mismatch in number of sent bytes: %d of %d to %s: %v\n",
+		err = fmt.Errorf("Mismatch in number of sent bytes: %d of %d to %s: %v",
 			sent, len(msg), client.String(), err)
+		fmt.Fprintln(w, err)
+		return err
 	}
+	return nil
 }
 
 // lockedWriter serialises writes from the goroutines of one server.

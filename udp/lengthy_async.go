@@ -31,8 +31,9 @@ import (
 // Difference from the C twin: C stops on EINTR from epoll_wait; Go's
 // StopLengthy shuts the socket down for reading, which epoll reports as
 // EPOLLRDHUP (watched beside EPOLLIN; a non-blocking recvfrom on a socket
-// shut down this way says EAGAIN, not 0). The loop then stops watching
-// the socket (epoll_ctl DEL) and runs until the pending timers have fired.
+// shut down this way says EAGAIN, not 0). The loop then receives no more
+// (datagrams still queued are not served), stops watching the socket
+// (epoll_ctl DEL) if timers are pending, and runs until they have fired.
 
 // pending is one request waiting for its timer.
 type pending struct {
@@ -91,12 +92,18 @@ func ServeAsync(fd int, cfg LengthyConfig) error {
 				waiting--
 				continue
 			}
-			request, err := r.recv()
-			if ev.Events&unix.EPOLLRDHUP != 0 && request == nil || errors.Is(err, errStopped) {
+			if ev.Events&unix.EPOLLRDHUP != 0 { // StopLengthy
 				receiving = false
-				if err := ep.Del(fd); err != nil {
-					return fmt.Errorf("Failed to stop watching the socket: %w", err)
+				if waiting > 0 { // it stays readable: stop watching it
+					if err := ep.Del(fd); err != nil {
+						return fmt.Errorf("Failed to stop watching the socket: %w", err)
+					}
 				}
+				continue
+			}
+			request, err := r.recv()
+			if errors.Is(err, errStopped) { // not with MSG_DONTWAIT, but as in every loop
+				receiving = false
 				continue
 			}
 			if err != nil {

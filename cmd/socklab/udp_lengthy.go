@@ -1,14 +1,204 @@
 package main
 
 import (
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/socklab/socklab/sys"
+	"github.com/socklab/socklab/udp"
 )
 
+// lengthyChildCommand re-runs this binary in a child role (fork-exec,
+// prefork): the role itself travels in the environment (udp.RoleEnv).
+var lengthyChildCommand = []string{"/proc/self/exe", "udp-lengthy-server"}
+
 func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
-	return errors.New("udp-lengthy-server: not built yet")
+	if ok, err := runLengthyChild(stderr); ok {
+		return err
+	}
+	fs := newFlags("udp-lengthy-server", "[flags] <port>",
+		"The lengthy-action server of the tutorial's section 6: each request takes --delay\n"+
+			"(the tutorial's sleep(5)), then the message comes back upper-cased, served in\n"+
+			"one of the concurrency models of --mode:\n"+
+			"  iterative  one at a time (udp/testdata/lengthy_iterative.c)\n"+
+			"  thread     a goroutine per request (lengthy_thread.c, pthreads); --impl net too\n"+
+			"  fork       a real fork(2) per request, no exec (lengthy_fork.c)\n"+
+			"  fork-exec  re-exec this program per request, the socket as fd 3 (no C twin)\n"+
+			"  async      one thread: epoll and a timerfd per request (lengthy_async.c)\n"+
+			"  prefork    --workers processes blocking in recvfrom on the shared socket\n"+
+			"Port 0 picks a free port and reports it. On SIGINT or SIGTERM the server stops\n"+
+			"receiving, lets the requests in progress reply, reaps its children and exits 0.",
+		[]string{"socklab udp-lengthy-server --mode fork 7777", "socklab udp-lengthy-server --mode async --delay 200ms 0"}, stdout)
+	mode := fs.String("mode", "iterative", "concurrency model: "+strings.Join(udp.Modes, ", "))
+	impl := fs.String("impl", "raw", "raw (package sys) or net (package net, --mode thread only)")
+	delay := fs.String("delay", udp.DefaultDelay.String(), "how long each request takes (a Go duration: 5s, 200ms)")
+	maxChildren := fs.Int("max-children", udp.DefaultMaxChildren, "thread, fork, fork-exec, async: requests in progress at once; more are dropped and counted")
+	workers := fs.Int("workers", udp.DefaultWorkers, "prefork: worker processes")
+	bufsize := fs.Int("bufsize", udp.DefaultBufSize, fmt.Sprintf("receive buffer in bytes, 1 to %d", udp.MaxBufSize))
+	quiet := fs.Bool("quiet", false, "do not print \"Client connected\" for each request")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !validMode(*mode) {
+		return usagef("invalid --mode %q: want one of %s", *mode, strings.Join(udp.Modes, ", "))
+	}
+	if err := checkImpl(*impl); err != nil {
+		return err
+	}
+	if *impl == "net" && *mode != "thread" {
+		return usagef("--impl net exists for --mode thread only")
+	}
+	d, err := time.ParseDuration(*delay)
+	if err != nil {
+		return usagef("invalid --delay %q: want a duration such as 5s or 200ms", *delay)
+	}
+	if err := checkDuration("delay", d); err != nil {
+		return err
+	}
+	port, err := parsePort(pos[0], true)
+	if err != nil {
+		return err
+	}
+	if *maxChildren < 1 {
+		return usagef("invalid --max-children %d: want 1 or more", *maxChildren)
+	}
+	if set["max-children"] && (*mode == "iterative" || *mode == "prefork") {
+		return usagef("--max-children is for the thread, fork, fork-exec and async modes")
+	}
+	if *workers < 1 {
+		return usagef("invalid --workers %d: want 1 or more", *workers)
+	}
+	if set["workers"] && *mode != "prefork" {
+		return usagef("--workers is for --mode prefork")
+	}
+	if *bufsize < 1 || *bufsize > udp.MaxBufSize {
+		return usagef("invalid --bufsize %d: want 1 to %d", *bufsize, udp.MaxBufSize)
+	}
+	cfg := udp.LengthyConfig{Delay: d, BufSize: *bufsize, MaxChildren: *maxChildren, Workers: *workers,
+		Command: lengthyChildCommand, Log: stderr, Quiet: *quiet}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+
+	if *impl == "net" {
+		conn, bound, err := udp.ListenNet(port)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if port == 0 {
+			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
+		}
+		go func() {
+			select {
+			case <-sigs:
+				udp.StopLengthyNet(conn)
+			case <-done:
+			}
+		}()
+		return udp.ServeThreadNet(conn, cfg)
+	}
+
+	sock, bound, err := udp.Listen(port)
+	if err != nil {
+		return err
+	}
+	defer sys.Close(sock)
+	if port == 0 {
+		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
+	}
+	go func() {
+		select {
+		case <-sigs:
+			udp.StopLengthy(sock)
+		case <-done:
+		}
+	}()
+	serve := map[string]func(int, udp.LengthyConfig) error{
+		"iterative": udp.ServeIterative, "thread": udp.ServeThread, "fork": udp.ServeFork,
+		"fork-exec": udp.ServeForkExec, "async": udp.ServeAsync, "prefork": udp.ServePrefork,
+	}[*mode]
+	return serve(sock, cfg)
+}
+
+func validMode(m string) bool {
+	for _, v := range udp.Modes {
+		if m == v {
+			return true
+		}
+	}
+	return false
+}
+
+// runLengthyChild plays the role of a re-exec'd fork-exec child or prefork
+// worker, when the environment gives one. SIGINT and SIGTERM are ignored:
+// the server stops its children (by shutting the socket down) and a
+// Ctrl-C at the terminal, which reaches the whole process group, must not
+// cut the requests in progress short.
+func runLengthyChild(stderr io.Writer) (bool, error) {
+	if os.Getenv(udp.RoleEnv) == "" {
+		return false, nil
+	}
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	return udp.RunChildRole(stderr)
 }
 
 func runUDPStressClient(args []string, stdout, stderr io.Writer) error {
-	return errors.New("udp-stress-client: not built yet")
+	fs := newFlags("udp-stress-client", "[flags] <server> <word> <port>",
+		"The threaded stress client of the tutorial's section 6 (UDPechoclient2.py): fires\n"+
+			"--clients requests at once, each from its own socket with its own message\n"+
+			"\"<word> [n]\", prints \"Received: ...\" for each reply as it arrives and the total\n"+
+			"time last. Exit 1, naming the clients, if a reply is lost (needs --timeout) or is\n"+
+			"not the client's message upper-cased. The raw client takes a dotted quad; the net\n"+
+			"one also resolves names. Run it against socklab udp-lengthy-server.",
+		[]string{"socklab udp-stress-client 127.0.0.1 \"Hello world\" 7777", "socklab udp-stress-client --clients 50 --timeout 10s 127.0.0.1 hi 7777"}, stdout)
+	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
+	clients := fs.Int("clients", udp.DefaultClients, "requests fired at once, 1 to 10000")
+	timeout := fs.Duration("timeout", 0, "how long each client waits for its reply; 0 waits forever, as the tutorial's client does")
+	pos, err := parse(fs, args, 3)
+	if err != nil {
+		return err
+	}
+	if err := checkImpl(*impl); err != nil {
+		return err
+	}
+	port, err := parsePort(pos[2], false)
+	if err != nil {
+		return err
+	}
+	if *clients < 1 || *clients > 10000 {
+		return usagef("invalid --clients %d: want 1 to 10000", *clients)
+	}
+	if err := checkDuration("timeout", *timeout); err != nil {
+		return err
+	}
+	word := pos[1]
+	if len(udp.StressMessage(word, *clients-1)) > udp.DefaultBufSize {
+		return usagef("word of %d bytes: with \" [n]\" each message must fit the server's %d-byte buffer", len(word), udp.DefaultBufSize)
+	}
+	cfg := udp.StressConfig{Clients: *clients, Timeout: *timeout, Out: stdout, Log: stderr}
+	var res udp.StressResult
+	if *impl == "net" {
+		res = udp.StressNet(pos[0], port, word, cfg)
+	} else {
+		addr, perr := sys.InetAddr(pos[0])
+		if perr != nil {
+			return usagef("invalid server %q: the raw client takes a dotted-quad IPv4 address and does no name lookup (--impl net resolves names)", pos[0])
+		}
+		res = udp.Stress(addr, port, word, cfg)
+	}
+	fmt.Fprintf(stdout, "%.2f seconds\n", res.Elapsed.Seconds())
+	return res.Err()
 }

@@ -1,0 +1,481 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/internal/cref"
+	"github.com/socklab/socklab/internal/strace"
+	"github.com/socklab/socklab/internal/testenv"
+	"github.com/socklab/socklab/udp"
+)
+
+const lengthyDelay = 200 * time.Millisecond
+
+// lengthyC builds the C twin of a mode (-pthread for the threaded one).
+func lengthyC(t testing.TB, mode string) string {
+	t.Helper()
+	if err := cref.Available(); err != nil {
+		testenv.Missing(t, "a C compiler (apt-get install gcc)", err)
+	}
+	var flags []string
+	if mode == "thread" {
+		flags = append(flags, cref.Pthread)
+	}
+	path, err := crefs.Build(filepath.Join("..", "..", "udp", "testdata", "lengthy_"+mode+".c"), flags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// lengthyServers lists every server the binary tests run: each mode of
+// socklab, the net twin of the threaded one, and the C twins. args are
+// the delay in ms and the bound on requests in progress.
+var lengthyServers = []struct {
+	name       string
+	concurrent bool
+	argv       func(t testing.TB, delay time.Duration, quiet bool) []string
+}{
+	{"iterative", false, goLengthy("iterative")},
+	{"thread", true, goLengthy("thread")},
+	{"thread-net", true, goLengthy("thread", "--impl", "net")},
+	{"fork", true, goLengthy("fork")},
+	{"fork-exec", true, goLengthy("fork-exec")},
+	{"async", true, goLengthy("async")},
+	{"prefork", true, goLengthy("prefork")},
+	{"c-iterative", false, cLengthy("iterative")},
+	{"c-thread", true, cLengthy("thread")},
+	{"c-fork", true, cLengthy("fork")},
+	{"c-async", true, cLengthy("async")},
+}
+
+func goLengthy(mode string, extra ...string) func(testing.TB, time.Duration, bool) []string {
+	return func(_ testing.TB, delay time.Duration, quiet bool) []string {
+		args := append([]string{"udp-lengthy-server", "--mode", mode, "--delay", delay.String()}, extra...)
+		if quiet {
+			args = append(args, "--quiet")
+		}
+		return socklab(append(args, "0")...)
+	}
+}
+
+func cLengthy(mode string) func(testing.TB, time.Duration, bool) []string {
+	return func(t testing.TB, delay time.Duration, quiet bool) []string {
+		argv := []string{lengthyC(t, mode), "0", strconv.FormatInt(delay.Milliseconds(), 10)}
+		if quiet {
+			return quietC(argv...)
+		}
+		return argv
+	}
+}
+
+var stressSeconds = regexp.MustCompile(`(?m)^(\d+\.\d\d) seconds\n\z`)
+
+// Every server, as a user runs it, answers the stress client's 20
+// requests, each with the client's own message upper-cased; the iterative
+// ones take 20 delays, the concurrent ones overlap them (under 3 delays +
+// 1 s, a generous bound: this is behaviour, not speed).
+func TestUDPLengthyModes(t *testing.T) {
+	for _, s := range lengthyServers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			p := startServer(t, s.argv(t, lengthyDelay, true)...)
+			r := runCmd(t, 30*time.Second, socklab("udp-stress-client", "--timeout", "10s", "127.0.0.1", "Hello world", strconv.Itoa(p.port))...)
+			if r.code != 0 {
+				t.Fatalf("stress client exit %d\nstdout:\n%s\nstderr:\n%s\nserver:\n%s", r.code, r.stdout, r.stderr, p.Stderr())
+			}
+			for n := range 20 {
+				if want := fmt.Sprintf("Received: HELLO WORLD [%d]\n", n); !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			m := stressSeconds.FindStringSubmatch(r.stdout)
+			if m == nil {
+				t.Fatalf("output does not end in \"N.NN seconds\":\n%s", r.stdout)
+			}
+			secs, _ := strconv.ParseFloat(m[1], 64)
+			took := time.Duration(secs * float64(time.Second))
+			if s.concurrent && took > 3*lengthyDelay+time.Second {
+				t.Errorf("20 requests took %v: the delays did not overlap", took)
+			}
+			if !s.concurrent && took < 20*lengthyDelay {
+				t.Errorf("20 requests took %v, under 20 delays: not one at a time", took)
+			}
+			if code := p.stop(t, syscall.SIGTERM); code != 0 {
+				t.Errorf("server exit status %d on SIGTERM\n%s", code, p.Stderr())
+			}
+			if got := p.Stderr(); strings.Count(got, "\n") != 1 { // "Listening on port N"
+				t.Errorf("quiet server wrote more than its port:\n%s", got)
+			}
+		})
+	}
+}
+
+// Every input a user can get wrong, and the runtime conditions the issue
+// names, through the binary.
+func TestUDPLengthyBadInput(t *testing.T) {
+	usage := `\nUSAGE: socklab udp-lengthy-server \[flags\] <port>\n$`
+	for _, c := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"unknown mode", []string{"udp-lengthy-server", "--mode", "forks", "0"}, 2,
+			`^invalid --mode "forks": want one of iterative, thread, fork, fork-exec, async, prefork\n$`},
+		{"delay not a duration", []string{"udp-lengthy-server", "--delay", "5", "0"}, 2,
+			`^invalid --delay "5": want a duration such as 5s or 200ms\n$`},
+		{"delay words", []string{"udp-lengthy-server", "--delay", "soon", "0"}, 2, `^invalid --delay "soon"`},
+		{"delay negative", []string{"udp-lengthy-server", "--delay=-1s", "0"}, 2, `^invalid --delay -1s: must not be negative\n$`},
+		{"max-children 0", []string{"udp-lengthy-server", "--mode", "fork", "--max-children", "0", "0"}, 2, `^invalid --max-children 0: want 1 or more\n$`},
+		{"max-children iterative", []string{"udp-lengthy-server", "--max-children", "3", "0"}, 2, `^--max-children is for the thread, fork, fork-exec and async modes\n$`},
+		{"workers 0", []string{"udp-lengthy-server", "--mode", "prefork", "--workers", "0", "0"}, 2, `^invalid --workers 0: want 1 or more\n$`},
+		{"workers fork", []string{"udp-lengthy-server", "--mode", "fork", "--workers", "3", "0"}, 2, `^--workers is for --mode prefork\n$`},
+		{"net fork", []string{"udp-lengthy-server", "--mode", "fork", "--impl", "net", "0"}, 2, `^--impl net exists for --mode thread only\n$`},
+		{"no port", []string{"udp-lengthy-server", "--mode", "fork"}, 2, `^expected 1 arguments, got 0` + usage},
+		{"bad port", []string{"udp-lengthy-server", "x"}, 2, `^invalid port "x"`},
+		{"stress too few", []string{"udp-stress-client", "127.0.0.1", "x"}, 2, `^expected 3 arguments, got 2\nUSAGE: socklab udp-stress-client`},
+		{"stress clients 0", []string{"udp-stress-client", "--clients", "0", "127.0.0.1", "x", "7"}, 2, `^invalid --clients 0: want 1 to 10000\n$`},
+		{"stress port 0", []string{"udp-stress-client", "127.0.0.1", "x", "0"}, 2, `^invalid port "0"`},
+		{"stress raw name", []string{"udp-stress-client", "localhost", "x", "7"}, 2, `^invalid server "localhost": the raw client takes a dotted-quad`},
+		{"stress timeout", []string{"udp-stress-client", "--timeout=-2s", "127.0.0.1", "x", "7"}, 2, `^invalid --timeout -2s: must not be negative\n$`},
+		{"stress long word", []string{"udp-stress-client", "127.0.0.1", strings.Repeat("w", 252), "7"}, 2, `^word of 252 bytes`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCmd(t, 10*time.Second, socklab(c.args...)...)
+			if r.code != c.code {
+				t.Errorf("exit status %d, want %d; stderr %q", r.code, c.code, r.stderr)
+			}
+			if !regexp.MustCompile(c.stderr).MatchString(r.stderr) {
+				t.Errorf("stderr %q does not match %q", r.stderr, c.stderr)
+			}
+		})
+	}
+
+	// More concurrent requests than --max-children: the extra ones are
+	// dropped and counted on stderr, the stress client names them and
+	// exits 1, and the server stays up.
+	for _, mode := range []string{"thread", "fork", "fork-exec", "async"} {
+		t.Run("over max-children/"+mode, func(t *testing.T) {
+			t.Parallel()
+			p := startServer(t, socklab("udp-lengthy-server", "--mode", mode, "--delay", "500ms", "--max-children", "2", "--quiet", "0")...)
+			port := strconv.Itoa(p.port)
+			r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "6", "--timeout", "3s", "127.0.0.1", "x", port)...)
+			if r.code != 1 || !regexp.MustCompile(`^\[\d\]: no reply from 127\.0\.0\.1`).MatchString(r.stderr) ||
+				!strings.Contains(r.stderr, "2 of 6 replies right: no reply for [") {
+				t.Errorf("stress client: exit %d, stderr %q; want 1 and the 4 missing named", r.code, r.stderr)
+			}
+			if !strings.Contains(p.Stderr(), "(--max-children 2); 4 dropped so far") {
+				t.Errorf("server did not count 4 drops:\n%s", p.Stderr())
+			}
+			r = runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "2", "--timeout", "3s", "127.0.0.1", "y", port)...)
+			if r.code != 0 {
+				t.Errorf("after the drops: exit %d, %s", r.code, r.stderr)
+			}
+			if code := p.stop(t, syscall.SIGTERM); code != 0 {
+				t.Errorf("exit status %d", code)
+			}
+		})
+	}
+
+}
+
+// A datagram longer than --bufsize is reported, not answered; a short one
+// after it is.
+func TestUDPLengthyTruncated(t *testing.T) {
+	for _, mode := range udp.Modes {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"udp-lengthy-server", "--mode", mode, "--delay", "10ms", "--bufsize", "8"}
+			if mode == "prefork" {
+				args = append(args, "--workers", "2")
+			}
+			p := startServer(t, socklab(append(args, "0")...)...)
+			port := strconv.Itoa(p.port)
+			r := runCmd(t, 10*time.Second, socklab("udp-echo-client", "--bufsize", "64", "--timeout", "300ms", "127.0.0.1", "longer than eight", port)...)
+			if r.code != 1 || !strings.Contains(r.stderr, "no reply") {
+				t.Errorf("17 bytes to an 8-byte server: exit %d, %q; want no reply", r.code, r.stderr)
+			}
+			r = runCmd(t, 10*time.Second, socklab("udp-stress-client", "--clients", "1", "--timeout", "3s", "127.0.0.1", "ok", port)...)
+			if r.code != 0 || !strings.Contains(r.stdout, "Received: OK [0]\n") {
+				t.Errorf("short request after a long one: exit %d, %q %q", r.code, r.stdout, r.stderr)
+			}
+			if code := p.stop(t, syscall.SIGTERM); code != 0 {
+				t.Errorf("exit status %d", code)
+			}
+			if !strings.Contains(p.Stderr(), "truncated: 17 bytes, buffer 8; not answered") {
+				t.Errorf("server did not report the truncation:\n%s", p.Stderr())
+			}
+		})
+	}
+}
+
+// SIGTERM while children are running: the server stops receiving, the
+// children finish (their clients get the replies), every one is reaped
+// before the server exits 0, and none is left behind.
+func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
+	for _, s := range []struct{ name, mode string }{{"fork", "fork"}, {"fork-exec", "fork-exec"}, {"prefork", "prefork"}, {"c-fork", ""}} {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			const delay = 600 * time.Millisecond
+			argv := socklab("udp-lengthy-server", "--mode", s.mode, "--delay", delay.String(), "--quiet", "0")
+			if s.mode == "" {
+				argv = quietC(lengthyC(t, "fork"), "0", "600")
+			}
+			p := startServer(t, argv...)
+			type out struct {
+				r    result
+				done time.Time
+			}
+			outc := make(chan out, 1)
+			go func() {
+				r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "5", "--timeout", "5s", "127.0.0.1", "term", strconv.Itoa(p.port))...)
+				outc <- out{r, time.Now()}
+			}()
+			kids := waitChildren(t, p.cmd.Process.Pid, 5, 5*time.Second)
+			if code := p.stop(t, syscall.SIGTERM); code != 0 {
+				t.Errorf("exit status %d on SIGTERM with children running\n%s", code, p.Stderr())
+			}
+			exited := time.Now()
+			for _, pid := range kids {
+				if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+					t.Errorf("child %d outlived the server: %s", pid, b)
+				}
+			}
+			o := <-outc
+			if o.r.code != 0 {
+				t.Errorf("the requests in progress at SIGTERM: exit %d\n%s%s", o.r.code, o.r.stdout, o.r.stderr)
+			}
+			if o.done.After(exited.Add(100 * time.Millisecond)) {
+				t.Errorf("the last reply came %v after the server exited", o.done.Sub(exited))
+			}
+		})
+	}
+}
+
+// waitChildren waits until pid has at least n children and returns them.
+func waitChildren(t *testing.T, pid, n int, limit time.Duration) []int {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var kids []int
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, field := range strings.Fields(string(b)) {
+				k, _ := strconv.Atoi(field)
+				kids = append(kids, k)
+			}
+		}
+		if len(kids) >= n {
+			return kids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d has %d children after %v, want %d", pid, len(kids), limit, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// lengthyTrace runs a lengthy server under strace, asks it twice, one
+// request after the other (so that every run makes its calls in the same
+// order), stops it with SIGTERM once it waits again, and returns its
+// network steps, every process's.
+func lengthyTrace(t *testing.T, argv []string) []strace.Step {
+	t.Helper()
+	if err := strace.Available(); err != nil {
+		testenv.Missing(t, "strace (apt-get install strace)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	trace := filepath.Join(t.TempDir(), "trace")
+	cmd := strace.Command(ctx, trace, argv, strace.ReadinessSyscalls()...)
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	portc := make(chan int, 1)
+	go func() {
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				portc <- n
+			}
+		}
+	}()
+	var port int
+	select {
+	case port = <-portc:
+	case <-ctx.Done():
+		t.Fatalf("%v did not report its port", argv)
+	}
+	pid, err := strace.TraceePID(ctx, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		word := fmt.Sprintf("traced %d", i)
+		got, err := udp.Request([4]byte{127, 0, 0, 1}, port, word, udp.ClientConfig{Timeout: 10 * time.Second})
+		if err != nil || got != strings.ToUpper(word) {
+			t.Fatalf("request %d to the traced server: %q, %v", i, got, err)
+		}
+		// the server, and its forked child if any, are done with the request
+		if err := lengthyQuiet(pid, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := strace.Signal(ctx, cmd, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("traced server did not exit cleanly on SIGTERM: %v", err)
+	}
+	calls, err := strace.ParseFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strace.Network(calls)
+}
+
+// lengthyQuiet waits until pid has no child process left and one of its
+// threads is blocked waiting for the next request (recvfrom, epoll_wait).
+func lengthyQuiet(pid int, limit time.Duration) error {
+	waits := []string{strconv.Itoa(unix.SYS_RECVFROM) + " ", strconv.Itoa(unix.SYS_EPOLL_PWAIT) + " "}
+	if runtime.GOARCH == "amd64" {
+		waits = append(waits, "232 ") // epoll_wait, which glibc enters on amd64; arm64 has none
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		busy := false
+		for _, f := range kids {
+			if b, _ := os.ReadFile(f); strings.TrimSpace(string(b)) != "" {
+				busy = true
+			}
+		}
+		if !busy {
+			files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+			for _, f := range files {
+				b, _ := os.ReadFile(f)
+				for _, w := range waits {
+					if strings.HasPrefix(string(b), w) {
+						return nil
+					}
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("pid %d did not go back to waiting for a request within %v", pid, limit)
+}
+
+// byProc splits a trace's steps by process, 1 first.
+func byProc(steps []strace.Step) [][]strace.Step {
+	var procs []int
+	seen := map[int]bool{}
+	for _, s := range steps {
+		if !seen[s.Proc] {
+			seen[s.Proc] = true
+			procs = append(procs, s.Proc)
+		}
+	}
+	sort.Ints(procs)
+	var out [][]strace.Step
+	for _, p := range procs {
+		out = append(out, strace.OfProc(steps, p))
+	}
+	return out
+}
+
+// The raw modes make their C twins' network system calls, process by
+// process (processes run concurrently, so only the order within one is
+// compared): the same sockets, the same epoll instance, and in the fork
+// mode a child process per request, created by a clone without execve,
+// that makes the sendto.
+func TestUDPLengthyParity(t *testing.T) {
+	for _, mode := range []string{"iterative", "thread", "fork", "async"} {
+		t.Run(mode, func(t *testing.T) {
+			c := lengthyTrace(t, cLengthy(mode)(t, lengthyDelay, false))
+			g := lengthyTrace(t, goLengthy(mode)(t, lengthyDelay, false))
+			cp, gp := byProc(c), byProc(g)
+			if len(cp) != len(gp) {
+				t.Fatalf("C has %d processes, Go %d\nC:  %v\nGo: %v", len(cp), len(gp), strace.Keys(c), strace.Keys(g))
+			}
+			for i := range cp {
+				if d := strace.Parity(gp[i], cp[i]); len(d) > 0 {
+					t.Errorf("process %d differs from its C twin's:\n%s\nGo: %v\nC:  %v", i+1, strings.Join(d, "\n"), strace.Keys(gp[i]), strace.Keys(cp[i]))
+				}
+			}
+			forks, execs := 0, 0
+			for _, s := range g {
+				switch s.Family {
+				case "fork":
+					forks++
+				case "execve":
+					execs++
+				}
+			}
+			want := 0
+			if mode == "fork" {
+				want = 2 // a process-creating clone per request, and no execve
+				for i, p := range gp[1:] {
+					if got := strace.Keys(p); len(got) != 1 || got[0] != fmt.Sprintf("proc#%d: sendto(sock#1)", i+2) {
+						t.Errorf("forked child %d: %v, want its sendto on the inherited socket only", i+2, got)
+					}
+				}
+			}
+			if forks != want || execs != 0 {
+				t.Errorf("Go %s server: %d forks, %d execve for 2 requests; want %d and 0\n%v", mode, forks, execs, want, strace.Keys(g))
+			}
+			t.Logf("Go: %v", strace.Keys(g))
+		})
+	}
+}
+
+// fork-exec has no C twin: what it costs is the point. Each request makes
+// a process (clone) that execve's this program again, whose Go runtime
+// starts from nothing, and that process sends the reply on the socket it
+// inherited as fd 3. The fork mode, by contrast, shows no execve at all
+// (TestUDPLengthyParity).
+func TestUDPLengthyForkExecShowsExecve(t *testing.T) {
+	g := lengthyTrace(t, goLengthy("fork-exec")(t, lengthyDelay, false))
+	procs := byProc(g)
+	if len(procs) != 3 {
+		t.Fatalf("%d processes for 2 requests, want the server and 2 children\n%v", len(procs), strace.Keys(g))
+	}
+	forks := 0
+	for _, s := range procs[0] {
+		if s.Family == "fork" {
+			forks++
+		}
+	}
+	// One more clone may come first: os/exec probes, once per program,
+	// whether clone takes CLONE_PIDFD, with a child that exits at once.
+	if forks != 2 && forks != 3 {
+		t.Errorf("server: %d forks for 2 requests, want 2 (and os/exec's probe)\n%v", forks, strace.Keys(procs[0]))
+	}
+	for _, child := range procs[1:] {
+		fams := strings.Join(strace.Families(child), " ")
+		if !regexp.MustCompile(`^(dup2 )?execve( close)* sendto$`).MatchString(fams) {
+			t.Errorf("child: %s, want the socket moved to fd 3, execve, then sendto on it\n%v", fams, strace.Keys(child))
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package udp
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+)
+
+// Preforked lengthy-action server, after Stevens' UNIX Network Programming
+// chapter 30: the server starts Workers processes up front, and each
+// blocks in recvfrom on the same inherited socket; the kernel hands each
+// datagram to one of them. There is no process creation per request, and
+// no more than Workers requests are served at once.
+//
+//	socket -> bind -> Workers x (clone + execve(self), socket as fd 3)
+//	worker: loop { recvfrom -> report -> sleep -> toupper -> sendto }   (ServeIterative)
+//
+// No C twin. The workers are this program re-exec'd in the "worker" role
+// (RunChildRole), because a Go process cannot fork without exec and go on
+// running Go code. StopLengthy shuts the shared socket down for reading,
+// which wakes every worker's recvfrom: each finishes its request in
+// progress and exits, and ServePrefork returns once they all have.
+
+// ServePrefork starts cfg.Workers workers on fd and returns nil once they
+// have all exited after StopLengthy, or an error naming the workers that
+// failed. It does not close fd.
+func ServePrefork(fd int, cfg LengthyConfig) error {
+	if len(cfg.Command) == 0 {
+		return errors.New("prefork: LengthyConfig.Command names no program to run")
+	}
+	sock, err := socketFile(fd)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	w := &lockedWriter{w: cfg.log()}
+	quiet := "0"
+	if cfg.Quiet {
+		quiet = "1"
+	}
+	workers := make([]*exec.Cmd, 0, cfg.workers())
+	for range cfg.workers() {
+		cmd := childCommand(cfg, sock, w, RoleEnv+"=worker",
+			bufSizeEnv+"="+strconv.Itoa(cfg.bufSize()), quietEnv+"="+quiet)
+		if err := cmd.Start(); err != nil {
+			for _, started := range workers { // no worker is left behind
+				started.Process.Kill()
+				started.Wait()
+			}
+			return fmt.Errorf("Failed to start worker %d: %w", len(workers), err)
+		}
+		workers = append(workers, cmd)
+	}
+	var failed []error
+	for i, cmd := range workers {
+		if err := cmd.Wait(); err != nil {
+			fmt.Fprintf(w, "Worker %d (pid %d): %v\n", i, cmd.Process.Pid, err)
+			failed = append(failed, fmt.Errorf("worker %d: %w", i, err))
+		}
+	}
+	return errors.Join(failed...)
+}

@@ -1,0 +1,174 @@
+/* lengthy_async.c: an asynchronous lengthy-action server (the tutorial's
+ * section 6 describes one and says a sleeping action "sort of misses the
+ * point"; with a timer per request it does not), written for socklab as
+ * the C twin of udp/lengthy_async.go. One thread, no sleeping:
+ *
+ *   socket -> bind -> epoll_create1 -> epoll_ctl(ADD, sock) -> loop {
+ *     epoll_wait ->
+ *       sock readable:  recvfrom -> report -> timerfd_create -> timerfd_settime(delay)
+ *                       -> epoll_ctl(ADD, timer)
+ *       timer readable: read(timer) -> toupper -> sendto -> close(timer)
+ *   }
+ *
+ * Usage: lengthy_async <port> [delay_ms [max_children]]
+ *
+ * Additions, mirrored by the Go version: port 0 reported, MSG_TRUNC,
+ * MSG_DONTWAIT replies, SOCKLAB_QUIET (see lengthy_iterative.c); recvfrom
+ * also passes MSG_DONTWAIT, so a datagram that vanished between epoll_wait
+ * and recvfrom cannot block the loop; at most max_children (64) requests
+ * wait for their timers, each in a slot, over which a request is dropped
+ * and counted on stderr. On SIGINT/SIGTERM epoll_wait fails with EINTR and
+ * the loop ends; the instance and then the socket are closed.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUFFSIZE 255
+#define MAXSLOTS 4096
+
+struct pending {
+  int timer; /* -1: a free slot */
+  ssize_t len;
+  struct sockaddr_in client;
+  char message[BUFFSIZE];
+};
+
+static struct pending slots[MAXSLOTS];
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static void die(const char *mess) { perror(mess); exit(1); }
+
+static struct pending *find(int nslots, int timer) {
+  int i;
+  for (i = 0; i < nslots; i++)
+    if (slots[i].timer == timer)
+      return &slots[i];
+  return NULL;
+}
+
+int main(int argc, char *argv[]) {
+  int sock, epfd, timer, n, i, quiet = getenv("SOCKLAB_QUIET") != NULL, drops = 0, waiting = 0;
+  struct sockaddr_in server, client;
+  char buffer[BUFFSIZE];
+  socklen_t clientlen, serverlen;
+  ssize_t received, j;
+  long delay_ms = argc > 2 ? atol(argv[2]) : 5000;
+  int nslots = argc > 3 ? atoi(argv[3]) : 64;
+  struct itimerspec delay;
+  struct epoll_event ev, events[MAXSLOTS + 1];
+  struct pending *p;
+  uint64_t expirations;
+  struct sigaction sa;
+
+  if (argc < 2 || argc > 4 || nslots < 1 || nslots > MAXSLOTS) {
+    fprintf(stderr, "USAGE: %s <port> [delay_ms [max_children (1 to %d)]]\n", argv[0], MAXSLOTS);
+    exit(2);
+  }
+  memset(&sa, 0, sizeof(sa)); /* no SA_RESTART: epoll_wait fails with EINTR anyway */
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  memset(&delay, 0, sizeof(delay));
+  delay.it_value.tv_sec = delay_ms / 1000;
+  delay.it_value.tv_nsec = (delay_ms % 1000) * 1000000L;
+  if (delay_ms <= 0)
+    delay.it_value.tv_nsec = 1; /* a zero it_value would disarm the timer */
+  for (i = 0; i < nslots; i++)
+    slots[i].timer = -1;
+
+  if ((sock = socket(PF_INET, SOCK_DGRAM, IPPROTO_UDP)) < 0)
+    die("Failed to create socket");
+  memset(&server, 0, sizeof(server));
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_ANY);
+  server.sin_port = htons(atoi(argv[1]));
+  serverlen = sizeof(server);
+  if (bind(sock, (struct sockaddr *)&server, serverlen) < 0)
+    die("Failed to bind server socket");
+  if (server.sin_port == 0) {
+    if (getsockname(sock, (struct sockaddr *)&server, &serverlen) < 0)
+      die("Failed to get socket name");
+    fprintf(stderr, "Listening on port %d\n", ntohs(server.sin_port));
+  }
+  if ((epfd = epoll_create1(0)) < 0)
+    die("Failed to create epoll instance");
+  ev.events = EPOLLIN;
+  ev.data.fd = sock;
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, sock, &ev) < 0)
+    die("Failed to watch the socket");
+
+  while (!stop) {
+    if ((n = epoll_wait(epfd, events, nslots + 1, -1)) < 0) {
+      if (errno == EINTR)
+        continue;
+      die("Failed to wait for events");
+    }
+    for (i = 0; i < n; i++) {
+      if (events[i].data.fd != sock) { /* a timer: the request's delay is over */
+        if ((p = find(nslots, events[i].data.fd)) == NULL)
+          continue;
+        if (read(p->timer, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+          die("Failed to read a timer");
+        for (j = 0; j < p->len; j++)
+          p->message[j] = toupper((unsigned char)p->message[j]);
+        if (sendto(sock, p->message, p->len, MSG_DONTWAIT, (struct sockaddr *)&p->client,
+                   sizeof(p->client)) != p->len)
+          perror("Mismatch in number of sent bytes");
+        close(p->timer); /* also leaves the epoll set */
+        p->timer = -1;
+        waiting--;
+        continue;
+      }
+      clientlen = sizeof(client);
+      received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC | MSG_DONTWAIT,
+                          (struct sockaddr *)&client, &clientlen);
+      if (received < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+          continue;
+        die("Failed to receive message");
+      }
+      if (received > BUFFSIZE) {
+        fprintf(stderr, "Datagram from %s:%d truncated: %zd bytes, buffer %d; not answered\n",
+                inet_ntoa(client.sin_addr), ntohs(client.sin_port), received, BUFFSIZE);
+        continue;
+      }
+      if (!quiet)
+        fprintf(stderr, "Client connected: %s\n", inet_ntoa(client.sin_addr));
+      if ((p = find(nslots, -1)) == NULL) {
+        fprintf(stderr, "Dropped a request from %s:%d: %d in progress (--max-children %d); %d dropped so far\n",
+                inet_ntoa(client.sin_addr), ntohs(client.sin_port), waiting, nslots, ++drops);
+        continue;
+      }
+      if ((timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+        die("Failed to create a timer");
+      if (timerfd_settime(timer, 0, &delay, NULL) < 0)
+        die("Failed to create a timer");
+      ev.events = EPOLLIN;
+      ev.data.fd = timer;
+      if (epoll_ctl(epfd, EPOLL_CTL_ADD, timer, &ev) < 0)
+        die("Failed to watch a timer");
+      p->timer = timer;
+      p->len = received;
+      p->client = client;
+      memcpy(p->message, buffer, received);
+      waiting++;
+    }
+  }
+  close(epfd);
+  close(sock);
+  return 0;
+}

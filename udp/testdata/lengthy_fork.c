@@ -1,0 +1,154 @@
+/* lengthy_fork.c: the tutorial's forking server of section 6 (a process per
+ * request), written for socklab as the C twin of udp/lengthy_fork.go.
+ *
+ *   socket -> bind -> loop { recvfrom -> report -> fork
+ *                            child: sleep -> toupper -> sendto -> _exit }
+ *   SIGCHLD handler: waitpid(-1, WNOHANG) until none has ended
+ *
+ * Usage: lengthy_fork <port> [delay_ms [max_children]]
+ *
+ * Additions, mirrored by the Go version: port 0 reported, MSG_TRUNC,
+ * MSG_DONTWAIT replies, SOCKLAB_QUIET (see lengthy_iterative.c); at most
+ * max_children (64) live children, over which the parent reaps what it can
+ * and then drops the request, counted on stderr; the child resets SIGINT
+ * and SIGTERM to their defaults and reports a failed sendto in its exit
+ * status, which the parent prints; on SIGINT/SIGTERM the loop ends and the
+ * children in progress finish and are reaped before the socket is closed.
+ * SIGCHLD is caught with SA_RESTART, so recvfrom is not interrupted by it.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUFFSIZE 255
+
+static volatile sig_atomic_t stop, live;
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static void reap(int options) {
+  int status, saved = errno;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, options)) > 0 || (pid < 0 && errno == EINTR)) {
+    if (pid < 0)
+      continue;
+    live--;
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+      /* not async-signal-safe in general; the parent's stdio is idle here */
+      static const char msg[] = "A child failed to send its reply\n";
+      write(2, msg, sizeof(msg) - 1);
+    }
+  }
+  errno = saved;
+}
+
+static void on_sigchld(int sig) { (void)sig; reap(WNOHANG); }
+
+static void die(const char *mess) { perror(mess); exit(1); }
+
+static void lengthy_action(int sock, char *message, ssize_t len,
+                           struct sockaddr_in *client, long delay_ms) {
+  struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+  ssize_t i;
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+  for (i = 0; i < len; i++)
+    message[i] = toupper((unsigned char)message[i]);
+  if (sendto(sock, message, len, MSG_DONTWAIT, (struct sockaddr *)client,
+             sizeof(*client)) != len)
+    _exit(errno ? errno & 0xff : 255);
+}
+
+int main(int argc, char *argv[]) {
+  int sock, quiet = getenv("SOCKLAB_QUIET") != NULL, drops = 0;
+  struct sockaddr_in server, client;
+  char buffer[BUFFSIZE];
+  socklen_t clientlen, serverlen;
+  ssize_t received;
+  long delay_ms = argc > 2 ? atol(argv[2]) : 5000;
+  int max_children = argc > 3 ? atoi(argv[3]) : 64;
+  struct sigaction sa;
+  sigset_t chld, oldmask;
+  pid_t pid;
+
+  if (argc < 2 || argc > 4) {
+    fprintf(stderr, "USAGE: %s <port> [delay_ms [max_children]]\n", argv[0]);
+    exit(2);
+  }
+  memset(&sa, 0, sizeof(sa)); /* no SA_RESTART: recvfrom fails with EINTR */
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+
+  if ((sock = socket(PF_INET, SOCK_DGRAM, IPPROTO_UDP)) < 0)
+    die("Failed to create socket");
+  memset(&server, 0, sizeof(server));
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_ANY);
+  server.sin_port = htons(atoi(argv[1]));
+  serverlen = sizeof(server);
+  if (bind(sock, (struct sockaddr *)&server, serverlen) < 0)
+    die("Failed to bind server socket");
+  if (server.sin_port == 0) {
+    if (getsockname(sock, (struct sockaddr *)&server, &serverlen) < 0)
+      die("Failed to get socket name");
+    fprintf(stderr, "Listening on port %d\n", ntohs(server.sin_port));
+  }
+
+  while (!stop) {
+    clientlen = sizeof(client);
+    received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC,
+                        (struct sockaddr *)&client, &clientlen);
+    if (received < 0) {
+      if (errno == EINTR)
+        continue;
+      die("Failed to receive message");
+    }
+    if (received > BUFFSIZE) {
+      fprintf(stderr, "Datagram from %s:%d truncated: %zd bytes, buffer %d; not answered\n",
+              inet_ntoa(client.sin_addr), ntohs(client.sin_port), received, BUFFSIZE);
+      continue;
+    }
+    if (!quiet)
+      fprintf(stderr, "Client connected: %s\n", inet_ntoa(client.sin_addr));
+    sigprocmask(SIG_BLOCK, &chld, &oldmask); /* live is ours until the fork is counted */
+    if (live >= max_children)
+      reap(WNOHANG);
+    if (live >= max_children) {
+      sigprocmask(SIG_SETMASK, &oldmask, NULL);
+      fprintf(stderr, "Dropped a request from %s:%d: %d in progress (--max-children %d); %d dropped so far\n",
+              inet_ntoa(client.sin_addr), ntohs(client.sin_port), max_children, max_children, ++drops);
+      continue;
+    }
+    if ((pid = fork()) == 0) { /* child */
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
+      sigprocmask(SIG_SETMASK, &oldmask, NULL);
+      lengthy_action(sock, buffer, received, &client, delay_ms);
+      _exit(0);
+    }
+    if (pid < 0)
+      perror("Failed to fork");
+    else
+      live++;
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+  }
+  while (live > 0) /* the children in progress finish */
+    reap(0);
+  close(sock);
+  return 0;
+}
