@@ -1,7 +1,17 @@
 package sys
 
 import (
+	"os"
+
 	"golang.org/x/sys/unix"
+)
+
+// EAGAIN from a non-blocking recv or send is the normal end of an event
+// loop's pass over a socket, met once per message: it is returned as one
+// prebuilt error each, so that the loop allocates nothing.
+var (
+	errRecvAgain = os.NewSyscallError("recv", unix.EAGAIN)
+	errSendAgain = os.NewSyscallError("send", unix.EAGAIN)
 )
 
 // Recv wraps recv(2) on a connected socket. Linux on amd64 and arm64 has
@@ -14,6 +24,9 @@ import (
 func Recv(fd int, p []byte, flags int) (int, error) {
 	if flags&unix.MSG_DONTWAIT != 0 {
 		r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(buf(p)), uintptr(len(p)), uintptr(flags), 0, 0)
+		if e == unix.EAGAIN {
+			return -1, errRecvAgain
+		}
 		if e != 0 {
 			return -1, wrap("recv", e)
 		}
@@ -40,6 +53,9 @@ func Recv(fd int, p []byte, flags int) (int, error) {
 func Send(fd int, p []byte, flags int) (int, error) {
 	if flags&unix.MSG_DONTWAIT != 0 {
 		r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(buf(p)), uintptr(len(p)), uintptr(flags), 0, 0)
+		if e == unix.EAGAIN {
+			return -1, errSendAgain
+		}
 		if e != 0 {
 			return -1, wrap("send", e)
 		}

@@ -165,7 +165,13 @@ type Stop struct {
 
 // NewStop returns a Stop with its wake descriptor. Close it after the
 // Serve calls have returned.
+//
+// It also sleeps a nanosecond, which makes Go's runtime create its own
+// epoll instance and eventfd now: the runtime does so lazily, at the first
+// timer or sleep, and dies ("netpollinit failed") if the process is out of
+// descriptors then, as a server at RLIMIT_NOFILE is.
 func NewStop() (*Stop, error) {
+	time.Sleep(time.Nanosecond)
 	w, err := poll.NewWake()
 	if err != nil {
 		return nil, err

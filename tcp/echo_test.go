@@ -52,6 +52,7 @@ var rawModels = []struct {
 	{"thread", ServeThread},
 	{"select", ServeSelect},
 	{"poll", ServePoll},
+	{"epoll", func(fd int, st *Stop, cfg Config) error { return ServeEpoll([]int{fd}, st, cfg) }},
 }
 
 // models is every in-process server: the raw models and the net twins.
@@ -352,8 +353,8 @@ func TestSelectRefusesHighDescriptors(t *testing.T) {
 		}
 	}
 	got, err := Request(loopback, s.port, "too high", ClientConfig{Timeout: 5 * time.Second})
-	if !errors.Is(err, ErrShortEcho) {
-		t.Fatalf("client with descriptor >= 1024: %q, %v; want the connection closed", got, err)
+	if !errors.Is(err, ErrShortEcho) && !errors.Is(err, unix.ECONNRESET) {
+		t.Fatalf("client with descriptor >= 1024: %q, %v; want the connection closed (EOF, or a reset: the word was unread)", got, err)
 	}
 	if !strings.Contains(s.log.String(), "Refused client 127.0.0.1:") {
 		t.Errorf("no refusal in the log:\n%s", s.log)
@@ -513,5 +514,45 @@ func TestListenAddressInUse(t *testing.T) {
 		t.Fatal("net: second bind succeeded")
 	} else if !errors.Is(err, unix.EADDRINUSE) {
 		t.Fatalf("net: %v", err)
+	}
+}
+
+// The event loops allocate nothing per message: 32-byte round trips (one
+// segment: the servers' 32-byte reads would otherwise meet Nagle and
+// delayed ACKs) through select, poll and epoll, client and server counted
+// together.
+func TestLoopsZeroAllocs(t *testing.T) {
+	for _, m := range rawModels[2:] { // select, poll, epoll
+		t.Run(m.name, func(t *testing.T) {
+			s := startRaw(t, Config{Quiet: true}, m.serve)
+			fd := dial(t, s.port, 5*time.Second)
+			msg := payload(BufSize)
+			buf := make([]byte, BufSize)
+			var failed error
+			roundTrip := func() {
+				if _, err := writen(fd, msg); err != nil {
+					failed = err
+					return
+				}
+				for got := 0; got < len(buf); {
+					n, err := sys.Recv(fd, buf[got:], 0)
+					if err != nil || n == 0 {
+						failed = fmt.Errorf("recv: %d, %v", n, err)
+						return
+					}
+					got += n
+				}
+			}
+			for range 10 {
+				roundTrip() // warm up: the client's struct, the pending buffers
+			}
+			allocs := testing.AllocsPerRun(500, roundTrip)
+			if failed != nil {
+				t.Fatal(failed)
+			}
+			if allocs != 0 {
+				t.Errorf("%.2f allocations per round trip, want 0", allocs)
+			}
+		})
 	}
 }

@@ -118,6 +118,9 @@ func ServePoll(listenfd int, st *Stop, cfg Config) error {
 				if errors.Is(err, errShed) || errors.Is(err, unix.ECONNABORTED) {
 					continue
 				}
+				if err != nil && st.Stopped() {
+					return nil // shut down by Stop since the wait
+				}
 				if err != nil {
 					return fmt.Errorf("Failed to accept client connection: %w", err)
 				}

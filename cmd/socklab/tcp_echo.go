@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -15,10 +16,10 @@ import (
 )
 
 // tcpModes lists the server models --mode takes, and which have a net twin.
-var tcpModes = map[string]bool{"iterative": true, "thread": true, "select": false, "poll": false}
+var tcpModes = map[string]bool{"iterative": true, "thread": true, "select": false, "poll": false, "epoll": false}
 
 func tcpModeList() string {
-	return "iterative, thread, select or poll"
+	return "iterative, thread, select, poll or epoll"
 }
 
 func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
@@ -26,6 +27,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		"The TCP echo server of the tutorial's section 6 in every concurrency model:\n"+
 			"listen(20) on INADDR_ANY:<port>, recv 32 bytes at a time, send them all back.\n"+
 			"C twins: tcp/testdata/<mode>.c (select --faithful: select_faithful.c).\n"+
+			"epoll runs --loops event loops on SO_REUSEPORT sockets of one port.\n"+
 			"Port 0 picks a free port and reports it. Stops on SIGINT or SIGTERM.",
 		[]string{"socklab tcp-echo-server --mode select 7777", "socklab tcp-echo-server --mode thread --impl net --quiet 0"}, stdout)
 	mode := fs.String("mode", "iterative", "server model: "+tcpModeList())
@@ -35,6 +37,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	faithful := fs.Bool("faithful", false, "select only: the tutorial's fragile version (waits for --clients, spins, quits a round after 5 s idle)")
 	clients := fs.Int("clients", tcp.FaithfulClients, "select --faithful only: connections a round waits for")
 	maxClients := fs.Int("max-clients", 0, "select only: refuse clients beyond this many (0: up to FD_SETSIZE)")
+	loops := fs.Int("loops", runtime.GOMAXPROCS(0), "epoll only: event loops, each on its own SO_REUSEPORT socket, 1 to 64")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -60,6 +63,9 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxClients < 0 {
 		return usagef("invalid --max-clients %d: must not be negative", *maxClients)
+	}
+	if *loops < 1 || *loops > 64 {
+		return usagef("invalid --loops %d: want 1 to 64", *loops)
 	}
 	if err := checkDuration("idle", *idle); err != nil {
 		return err
@@ -101,11 +107,22 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		return tcp.ServeIterativeNet(l, cfg)
 	}
 
-	sock, bound, err := tcp.Listen(port)
+	var socks []int
+	var bound int
+	if *mode == "epoll" {
+		socks, bound, err = tcp.ListenReusePort(port, *loops)
+	} else {
+		var sock int
+		sock, bound, err = tcp.Listen(port)
+		socks = []int{sock}
+	}
 	if err != nil {
 		return err
 	}
-	defer sys.Close(sock)
+	for _, sock := range socks {
+		defer sys.Close(sock)
+	}
+	sock := socks[0]
 	st, err := tcp.NewStop()
 	if err != nil {
 		return err
@@ -130,6 +147,8 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		return tcp.ServeSelect(sock, st, cfg)
 	case *mode == "poll":
 		return tcp.ServePoll(sock, st, cfg)
+	case *mode == "epoll":
+		return tcp.ServeEpoll(socks, st, cfg)
 	}
 	return tcp.ServeIterative(sock, st, cfg)
 }

@@ -52,6 +52,9 @@ func cServer(mode string, concurrent bool) tcpServer {
 		if mode == "thread" {
 			return quietC(cBinaryPthread(t, src), "0")
 		}
+		if mode == "epoll" {
+			return quietC(cBinaryPthread(t, src), "0", "2")
+		}
 		return quietC(cBinary(t, src), "0")
 	}}
 }
@@ -62,6 +65,7 @@ var tcpServers = []tcpServer{
 	goServer("thread", "raw", true), goServer("thread", "net", true), cServer("thread", true),
 	goServer("select", "raw", true), cServer("select", true),
 	goServer("poll", "raw", true), cServer("poll", true),
+	goServer("epoll", "raw", true), cServer("epoll", true),
 }
 
 // tcpClients is every echo client: the raw and net subcommands and the C twin.
@@ -201,7 +205,7 @@ func echoOnce(t *testing.T, port int, word string) string {
 // With RLIMIT_NOFILE lowered to 64 and 100 clients connected, a server
 // neither dies nor spins, and serves new clients once the flood leaves.
 func TestTCPRlimitFlood(t *testing.T) {
-	for _, mode := range []string{"iterative", "thread", "select", "poll"} {
+	for _, mode := range []string{"iterative", "thread", "select", "poll", "epoll"} {
 		t.Run(mode, func(t *testing.T) {
 			p := startServer(t, socklab("tcp-echo-server", "--mode", mode, "--quiet", "0")...)
 			pid := p.cmd.Process.Pid
@@ -244,7 +248,7 @@ func TestTCPRlimitFlood(t *testing.T) {
 // 200 slow-loris connections (one byte, then nothing) do not keep a fresh
 // client waiting; --idle closes them.
 func TestTCPSlowLoris(t *testing.T) {
-	for _, mode := range []string{"thread", "select", "poll"} {
+	for _, mode := range []string{"thread", "select", "poll", "epoll"} {
 		t.Run(mode, func(t *testing.T) {
 			p := startServer(t, socklab("tcp-echo-server", "--mode", mode, "--quiet", "--idle", "1s", "0")...)
 			var loris []int
@@ -319,12 +323,13 @@ func TestTCPBadInput(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"unknown mode", []string{"tcp-echo-server", "--mode", "prefork", "0"}, 2, `^invalid --mode "prefork": want iterative, thread, select or poll\n$`},
+		{"unknown mode", []string{"tcp-echo-server", "--mode", "prefork", "0"}, 2, `^invalid --mode "prefork": want iterative, thread, select, poll or epoll\n$`},
 		{"server no port", []string{"tcp-echo-server"}, 2, `^expected 1 arguments, got 0\nUSAGE: socklab tcp-echo-server \[flags\] <port>\n$`},
 		{"server port abc", []string{"tcp-echo-server", "abc"}, 2, `^invalid port "abc": want a number from 0 \(any free port\) to 65535\n$`},
 		{"server port 70000", []string{"tcp-echo-server", "70000"}, 2, `^invalid port "70000"`},
 		{"net select", []string{"tcp-echo-server", "--mode", "select", "--impl", "net", "0"}, 2, `^--impl net has no --mode select`},
 		{"faithful poll", []string{"tcp-echo-server", "--mode", "poll", "--faithful", "0"}, 2, `^--faithful needs --mode select\n$`},
+		{"loops 0", []string{"tcp-echo-server", "--mode", "epoll", "--loops", "0", "0"}, 2, `^invalid --loops 0: want 1 to 64\n$`},
 		{"negative idle", []string{"tcp-echo-server", "--idle=-1s", "0"}, 2, `^invalid --idle -1s: must not be negative\n$`},
 		{"client too few", []string{"tcp-echo-client", "127.0.0.1", "x"}, 2, `^expected 3 arguments, got 2\nUSAGE: socklab tcp-echo-client`},
 		{"client port 0", []string{"tcp-echo-client", "127.0.0.1", "x", "0"}, 2, `^invalid port "0": a client needs the server's port, 1 to 65535\n$`},
@@ -374,7 +379,7 @@ func listenFree() (int, int, error) {
 // SIGINT and SIGTERM stop a server with open connections: exit 0, the
 // connections closed.
 func TestTCPSignalsCloseConnections(t *testing.T) {
-	for _, mode := range []string{"iterative", "thread", "select", "poll"} {
+	for _, mode := range []string{"iterative", "thread", "select", "poll", "epoll"} {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(mode+"/"+sig.String(), func(t *testing.T) {
 				p := startServer(t, socklab("tcp-echo-server", "--mode", mode, "--quiet", "0")...)
