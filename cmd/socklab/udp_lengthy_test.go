@@ -479,3 +479,38 @@ func TestUDPLengthyForkExecShowsExecve(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUDPLengthy measures what each model adds to the delay itself:
+// one op is 20 requests fired at once (the stress client's) at a server
+// whose action takes 10 ms, each server its own process as a user runs it.
+// The physical limit is the delay, so the metric that matters is the
+// overhead, completion time minus the delay: per batch of 20
+// (ms-overhead/op) and divided among its requests (µs-overhead/req). The
+// iterative models pay 19 more delays by design.
+func BenchmarkUDPLengthy(b *testing.B) {
+	const delay = 10 * time.Millisecond
+	const clients = 20
+	for _, s := range lengthyServers {
+		b.Run(s.name, func(b *testing.B) {
+			p := startServer(b, s.argv(b, delay, true)...)
+			defer p.stop(b, syscall.SIGTERM)
+			cfg := udp.StressConfig{Clients: clients, Timeout: 5 * time.Second}
+			if res := udp.Stress([4]byte{127, 0, 0, 1}, p.port, "warm up", cfg); res.Err() != nil {
+				b.Fatal(res.Err())
+			}
+			var overhead time.Duration
+			b.ResetTimer()
+			for range b.N {
+				res := udp.Stress([4]byte{127, 0, 0, 1}, p.port, "bench", cfg)
+				if err := res.Err(); err != nil {
+					b.Fatal(err)
+				}
+				overhead += res.Elapsed - delay
+			}
+			b.StopTimer()
+			perOp := overhead / time.Duration(b.N)
+			b.ReportMetric(float64(perOp)/float64(time.Millisecond), "ms-overhead/op")
+			b.ReportMetric(float64(perOp)/float64(time.Microsecond)/clients, "µs-overhead/req")
+		})
+	}
+}
