@@ -10,10 +10,16 @@
 // echo_batch.go is a performance variant of the server on recvmmsg and
 // sendmmsg, with testdata/echo_server_batch.c as its twin.
 //
+// Section 6 ("Servers that scale") adds the lengthy-action server in every
+// concurrency model, lengthy_<model>.go beside testdata/lengthy_<model>.c
+// (lengthy.go lists them), and the stress client that fires N requests at
+// once, stress_client.go and stress_client_net.go.
+//
 // The raw programs make the same network system calls as their C twins, in
 // the same order; the tests prove it with strace. Every deliberate
 // difference is listed in the doc comment of the Go file.
 //
 // Man pages: socket(2), bind(2), recvfrom(2), sendto(2), recvmmsg(2),
-// sendmmsg(2), udp(7), ip(7). Linux only.
+// sendmmsg(2), shutdown(2), fork(2), wait4(2), epoll(7), timerfd_create(2),
+// udp(7), ip(7). Linux only.
 package udp
