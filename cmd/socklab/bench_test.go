@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/socklab/socklab/sys"
+	"github.com/socklab/socklab/internal/bench"
 )
 
 // BenchmarkUDPEcho measures round trips a second between one raw client and
@@ -44,51 +42,22 @@ func BenchmarkUDPEcho(b *testing.B) {
 
 // udpWindow sends b.N datagrams of size bytes to 127.0.0.1:port with up to
 // window of them unanswered, and returns how many were lost (a reply not
-// seen within 200 ms). It reports round trips a second.
+// seen within 200 ms). It reports round trips a second. The client is
+// socklab bench's (internal/bench: recvmmsg/sendmmsg on epoll, every echo
+// checked); its setup allocations count in allocs/op.
 func udpWindow(b *testing.B, port, window, size int) (lost int) {
-	fd, err := sys.Socket(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sys.Close(fd)
-	to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, port)
-	if err := sys.Connect(fd, &to); err != nil {
-		b.Fatal(err)
-	}
-	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, 200*time.Millisecond); err != nil {
-		b.Fatal(err)
-	}
-	msg := make([]byte, size)
-	buf := make([]byte, 2048)
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
-	sent, received := 0, 0
-	for received+lost < b.N {
-		for sent < b.N && sent-received-lost < window {
-			if _, err := sys.Sendto(fd, msg, 0, nil); err != nil {
-				b.Fatal(err)
-			}
-			sent++
-		}
-		n, err := sys.Recvfrom(fd, buf, 0, nil, nil)
-		switch {
-		case err == nil && n == size:
-			received++
-		case err == nil:
-			b.Fatalf("reply of %d bytes, want %d", n, size)
-		case isTimeout(err):
-			lost += sent - received - lost // everything in flight is gone
-		default:
-			b.Fatal(err)
-		}
-	}
+	r, err := bench.UDP(context.Background(), bench.Config{Server: [4]byte{127, 0, 0, 1}, Port: port,
+		Window: window, Size: size, Count: int64(b.N), Duration: time.Hour, Timeout: 200 * time.Millisecond})
 	b.StopTimer()
-	b.ReportMetric(float64(received)/b.Elapsed().Seconds(), "rt/s")
-	return lost
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(r.MsgsPerSec, "rt/s")
+	return int(r.Lost)
 }
-
-func isTimeout(err error) bool { return errors.Is(err, unix.EAGAIN) }
 
 // quietC runs a C twin with SOCKLAB_QUIET set, its stand-in for --quiet.
 // env(1) execs the program, so the PID the test signals is the server's.
