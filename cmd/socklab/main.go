@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"tcp-slow-client":    {"[flags] <server> <word> <port>", "N connections dribbling a byte at a time (section 6)", runTCPSlowClient},
 		"lab":                {"[flags]", "run the tutorial's programs side by side and show their system calls", runLab},
 		"bench":              {"[flags] udp|tcp <server_ip> <port>", "load an echo server: msg/s, bytes/s, latency percentiles, every echo checked", runBench},
+		"compare":            {"[flags] <program>", "trace the raw program, its net twin and its C twin side by side", runCompare},
 	}
 }
 

@@ -1,0 +1,642 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/socklab/socklab/internal/cref"
+	"github.com/socklab/socklab/internal/strace"
+	"github.com/socklab/socklab/sys"
+	"github.com/socklab/socklab/tcp"
+	"github.com/socklab/socklab/udp"
+)
+
+// twinSpec is one program (and mode) that compare can trace: how to run
+// the raw program, its net twin and its C twin, and what runs beside them.
+type twinSpec struct {
+	program, mode string
+	server        bool     // traced as a server, asked by compare's own client
+	tcp           bool     // TCP, else UDP
+	raw           []string // socklab arguments before the positional ones
+	rawFile       string
+	net           []string // nil: no net twin
+	netFile       string
+	csrc          string   // C twin, relative to the module root; "" for none
+	cflags        []string // extra compiler flags (-pthread)
+	cargs         []string // C arguments after the positional ones
+	idle          []string // servers: the system calls they block in between requests
+	netIdle       []string
+}
+
+const compareDelay = 50 * time.Millisecond
+
+// comparePrograms are the programs compare knows. lengthyCompareModes are
+// the udp-lengthy-server modes with a C twin (fork-exec and prefork have
+// none, nor a net twin: nothing to compare them with).
+var (
+	comparePrograms     = []string{"udp-echo-client", "udp-echo-server", "tcp-echo-client", "tcp-echo-server", "udp-lengthy-server"}
+	lengthyCompareModes = []string{"iterative", "thread", "fork", "async"}
+)
+
+// tcpCompareModes returns tcp-echo-server's modes (tcpModes), in the
+// tutorial's order; each has its C twin in tcp/testdata/<mode>.c.
+func tcpCompareModes() []string {
+	var out []string
+	for _, m := range []string{"iterative", "fork", "thread", "select", "poll", "epoll"} {
+		if _, ok := tcpModes[m]; ok {
+			out = append(out, m)
+		}
+	}
+	var rest []string
+	for m := range tcpModes {
+		if !contains(out, m) {
+			rest = append(rest, m)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
+// compareSpec returns the spec of program and mode, or a usage error
+// naming the valid ones.
+func compareSpec(program, mode string) (twinSpec, error) {
+	epoll := []string{"epoll_wait", "epoll_pwait"}
+	s := twinSpec{program: program, mode: mode, netIdle: epoll}
+	modes := map[string][]string{"tcp-echo-server": tcpCompareModes(), "udp-lengthy-server": lengthyCompareModes}[program]
+	switch {
+	case !contains(comparePrograms, program):
+		return s, usagef("unknown program %q: compare knows %s", program, strings.Join(comparePrograms, ", "))
+	case modes == nil && mode != "":
+		return s, usagef("%s has no --mode; the programs with modes are tcp-echo-server and udp-lengthy-server", program)
+	case modes != nil && mode == "":
+		s.mode = modes[0]
+	case modes != nil && !contains(modes, mode):
+		return s, usagef("invalid --mode %q for %s: want one of %s", mode, program, strings.Join(modes, ", "))
+	}
+	mode = s.mode
+	switch program {
+	case "udp-echo-client", "tcp-echo-client":
+		s.tcp = program == "tcp-echo-client"
+		s.raw, s.net = []string{program, "--impl", "raw"}, []string{program, "--impl", "net"}
+		if s.tcp {
+			s.rawFile, s.netFile, s.csrc = "tcp/client.go", "tcp/client_net.go", "tcp/testdata/client.c"
+		} else {
+			s.rawFile, s.netFile, s.csrc = "udp/echo_client.go", "udp/echo_client_net.go", "udp/testdata/echo_client.c"
+		}
+	case "udp-echo-server":
+		s.server = true
+		s.raw, s.net = []string{program, "--impl", "raw"}, []string{program, "--impl", "net"}
+		s.rawFile, s.netFile, s.csrc = "udp/echo_server.go", "udp/echo_server_net.go", "udp/testdata/echo_server.c"
+		s.idle = []string{"recvfrom"}
+	case "tcp-echo-server":
+		s.server, s.tcp = true, true
+		s.raw = []string{program, "--mode", mode, "--impl", "raw"}
+		if mode == "epoll" {
+			s.raw = append(s.raw, "--loops", "1") // the C twin's default
+		}
+		s.rawFile, s.csrc = "tcp/"+mode+".go", "tcp/testdata/"+mode+".c"
+		if tcpModes[mode] {
+			s.net, s.netFile = []string{program, "--mode", mode, "--impl", "net"}, "tcp/"+mode+"_net.go"
+		}
+		if mode == "thread" {
+			s.cflags = []string{cref.Pthread}
+		}
+		s.idle = map[string][]string{"select": {"select", "pselect6"}, "poll": {"poll", "ppoll"}, "epoll": epoll}[mode]
+		if s.idle == nil { // the blocking models
+			s.idle = []string{"accept", "accept4"}
+		}
+	case "udp-lengthy-server":
+		s.server = true
+		delay := compareDelay.String()
+		s.raw = []string{program, "--mode", mode, "--delay", delay, "--impl", "raw"}
+		s.rawFile = "udp/lengthy_" + mode + ".go"
+		if mode == "thread" {
+			s.net, s.netFile = []string{program, "--mode", mode, "--delay", delay, "--impl", "net"}, "udp/lengthy_thread_net.go"
+			s.cflags = []string{cref.Pthread}
+		}
+		s.csrc, s.cargs = "udp/testdata/lengthy_"+mode+".c", []string{fmt.Sprint(compareDelay.Milliseconds())}
+		s.idle = []string{"recvfrom"}
+		if mode == "async" {
+			s.idle = epoll
+		}
+	}
+	return s, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runCompare(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("compare", "[flags] <program>",
+		"Runs the raw program, its net twin and its C twin (when cc is installed and the\n"+
+			"sources are found) under strace on ephemeral loopback ports, against one client\n"+
+			"(for a server) or one server (for a client), and prints their network system\n"+
+			"calls side by side, aligned by step. Each difference is marked and explained from\n"+
+			"the table of known differences (internal/strace/known.go), or marked UNEXPLAINED.\n"+
+			"Programs: "+strings.Join(comparePrograms, ", ")+";\n"+
+			"--mode for tcp-echo-server ("+strings.Join(tcpCompareModes(), ", ")+") and\n"+
+			"udp-lengthy-server ("+strings.Join(lengthyCompareModes, ", ")+"). Needs strace.",
+		[]string{"socklab compare udp-echo-client", "socklab compare --mode select tcp-echo-server"}, stdout)
+	mode := fs.String("mode", "", "server model, for tcp-echo-server and udp-lengthy-server")
+	asJSON := fs.Bool("json", false, "print the comparison as JSON")
+	word := fs.String("word", "hello", "what the client sends")
+	timeout := fs.Duration("timeout", 10*time.Second, "bound on each traced run")
+	src := fs.String("src", "", "the socklab source tree holding the C twins (default: found from the working directory or the binary)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	spec, err := compareSpec(pos[0], *mode)
+	if err != nil {
+		return err
+	}
+	if err := checkDuration("timeout", *timeout); err != nil {
+		return err
+	}
+	if *timeout == 0 {
+		return usagef("invalid --timeout 0: compare bounds every run; give a positive duration")
+	}
+	if *word == "" || strings.ContainsAny(*word, "\x00\n") {
+		return usagef("invalid --word %q: want a non-empty word on one line", *word)
+	}
+	if err := strace.Available(); err != nil {
+		return errors.New("socklab compare needs strace, which is not installed: apt-get install strace")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the socklab binary to trace: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	dir, err := os.MkdirTemp("", "socklab-compare")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	r := &comparison{spec: spec, self: self, dir: dir, word: *word, timeout: *timeout}
+	if err := r.run(ctx, *src); err != nil {
+		return err
+	}
+	if *asJSON {
+		return r.writeJSON(stdout)
+	}
+	r.writeText(stdout)
+	return nil
+}
+
+// findSources returns the root of the socklab tree that holds the C twins:
+// flag if set, else the working directory or the binary's directory, or a
+// parent of either.
+func findSources(flag string) (string, error) {
+	const probe = "udp/testdata/echo_client.c"
+	if flag != "" {
+		if _, err := os.Stat(filepath.Join(flag, probe)); err != nil {
+			return "", fmt.Errorf("--src %s holds no C twins (%s): %w", flag, probe, err)
+		}
+		return flag, nil
+	}
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, d := range starts {
+		for {
+			if _, err := os.Stat(filepath.Join(d, probe)); err == nil {
+				return d, nil
+			}
+			parent := filepath.Dir(d)
+			if parent == d {
+				break
+			}
+			d = parent
+		}
+	}
+	return "", errors.New("the C sources were not found: run from a socklab checkout or pass --src DIR")
+}
+
+// comparison is one run of compare: the columns traced and their rows.
+type comparison struct {
+	spec    twinSpec
+	self    string
+	dir     string
+	word    string
+	timeout time.Duration
+
+	server  string   // client programs: the server they asked ("127.0.0.1:PORT", raw, in-process)
+	cols    []column // traced, raw first
+	missing []column // twins not traced, with the reason
+	rows    []strace.Row
+}
+
+// column is one traced program.
+type column struct {
+	Name   string   `json:"name"` // raw, net, c
+	Source string   `json:"source"`
+	Argv   []string `json:"argv,omitempty"`
+	Reason string   `json:"reason,omitempty"` // why it is missing
+	steps  []strace.Step
+}
+
+func (r *comparison) run(ctx context.Context, src string) error {
+	s := r.spec
+	cols := []column{{Name: "raw", Source: s.rawFile, Argv: append([]string{r.self}, s.raw...)}}
+	if s.net != nil {
+		cols = append(cols, column{Name: "net", Source: s.netFile, Argv: append([]string{r.self}, s.net...)})
+	} else {
+		r.missing = append(r.missing, column{Name: "net", Reason: "no net twin of this mode"})
+	}
+	if cbin, err := r.buildC(src); err != nil {
+		r.missing = append(r.missing, column{Name: "c", Source: s.csrc, Reason: err.Error()})
+	} else {
+		cols = append(cols, column{Name: "c", Source: s.csrc, Argv: []string{cbin}})
+	}
+
+	var port int
+	if !s.server { // one raw server, in this process, for every client
+		p, stopServer, err := startCompareServer(s.tcp)
+		if err != nil {
+			return err
+		}
+		defer stopServer()
+		port = p
+		r.server = fmt.Sprintf("127.0.0.1:%d", p)
+	}
+	for i := range cols {
+		c := &cols[i]
+		if s.server {
+			c.Argv = append(c.Argv, "0")
+		} else {
+			c.Argv = append(c.Argv, "127.0.0.1", r.word, fmt.Sprint(port))
+		}
+		if c.Name == "c" {
+			c.Argv = append(c.Argv, s.cargs...)
+		}
+		idle := s.idle
+		if c.Name == "net" {
+			idle = s.netIdle
+		}
+		steps, err := r.trace(ctx, c.Name, c.Argv, idle)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", c.Name, s.program, err)
+		}
+		c.steps = steps
+	}
+	r.cols = cols
+	var twins []strace.Column
+	for _, c := range cols[1:] {
+		twins = append(twins, strace.Column{Name: c.Name, Steps: c.steps})
+	}
+	r.rows = strace.Align(cols[0].steps, twins...)
+	return nil
+}
+
+// buildC compiles the C twin, or says why there is none.
+func (r *comparison) buildC(src string) (string, error) {
+	if r.spec.csrc == "" {
+		return "", errors.New("no C twin of this mode")
+	}
+	if err := cref.Available(); err != nil {
+		return "", errors.New("cc is not installed (apt-get install gcc)")
+	}
+	root, err := findSources(src)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(root, r.spec.csrc)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("%s not found in %s", r.spec.csrc, root)
+	}
+	return cref.New(r.dir).Build(path, r.spec.cflags...)
+}
+
+// startCompareServer starts the raw echo server, in this process, on an
+// ephemeral loopback port, and returns the port and how to stop it.
+func startCompareServer(isTCP bool) (int, func(), error) {
+	if isTCP {
+		sock, port, err := tcp.Listen(0)
+		if err != nil {
+			return 0, nil, err
+		}
+		st, err := tcp.NewStop()
+		if err != nil {
+			sys.Close(sock)
+			return 0, nil, err
+		}
+		done := make(chan error, 1)
+		go func() { done <- tcp.ServeIterative(sock, st, tcp.Config{Quiet: true}) }()
+		return port, func() { st.Stop(); <-done; st.Close(); sys.Close(sock) }, nil
+	}
+	sock, port, err := udp.Listen(0)
+	if err != nil {
+		return 0, nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- udp.Echo(sock, udp.EchoConfig{Quiet: true}) }()
+	return port, func() { udp.Stop(sock); <-done; sys.Close(sock) }, nil
+}
+
+// sortedIDs returns the IDs of the known differences the rows use, in
+// order of first use, and the count of unexplained differences.
+func (r *comparison) explanations() (used []*strace.Known, unexplained int) {
+	seen := map[string]bool{}
+	for _, row := range r.rows {
+		for _, d := range row.Diffs {
+			switch {
+			case d.Known == nil:
+				unexplained++
+			case !seen[d.Known.ID]:
+				seen[d.Known.ID] = true
+				used = append(used, d.Known)
+			}
+		}
+	}
+	return used, unexplained
+}
+
+// diffCounts counts each twin's differences from raw, and the unexplained.
+func (r *comparison) diffCounts() map[string][2]int {
+	out := map[string][2]int{}
+	for _, row := range r.rows {
+		for _, d := range row.Diffs {
+			n := out[d.Twin]
+			n[0]++
+			if d.Known == nil {
+				n[1]++
+			}
+			out[d.Twin] = n
+		}
+	}
+	return out
+}
+
+// display is an argv as the reader would type it: socklab for this
+// binary, the C twin by its source's name.
+func (r *comparison) display(c column) string {
+	argv := append([]string(nil), c.Argv...)
+	switch {
+	case len(argv) == 0:
+	case argv[0] == r.self:
+		argv[0] = "socklab"
+	case c.Name == "c":
+		argv[0] = "./" + strings.TrimSuffix(filepath.Base(c.Source), ".c")
+	}
+	return strings.Join(argv, " ")
+}
+
+// maxCell bounds a column's width; longer labels are cut.
+const maxCell = 44
+
+func cut(s string) string {
+	if len(s) > maxCell {
+		return s[:maxCell-3] + "..."
+	}
+	return s
+}
+
+func (r *comparison) writeText(w io.Writer) {
+	s := r.spec
+	title := s.program
+	if s.mode != "" {
+		title += " --mode " + s.mode
+	}
+	fmt.Fprintf(w, "socklab compare %s: network system calls under strace -f, aligned by step\n", title)
+	srcw := 0
+	for _, c := range r.cols {
+		srcw = max(srcw, len(c.Source))
+	}
+	for _, c := range r.cols {
+		fmt.Fprintf(w, "  %-4s %-*s  %s\n", c.Name, srcw, c.Source, r.display(c))
+	}
+	for _, c := range r.missing {
+		fmt.Fprintf(w, "  %-4s not shown: %s\n", c.Name, c.Reason)
+	}
+	if s.server {
+		fmt.Fprintf(w, "  each asked once by socklab's raw %s client on 127.0.0.1, then stopped with SIGTERM\n", map[bool]string{true: "TCP", false: "UDP"}[s.tcp])
+	} else {
+		fmt.Fprintf(w, "  each asking socklab's raw %s echo server at %s\n", map[bool]string{true: "TCP", false: "UDP"}[s.tcp], r.server)
+	}
+	fmt.Fprintf(w, "  sockets are named sock#N in order of creation; ~ differs from raw, + only here, - missing here\n\n")
+
+	width := make([]int, len(r.cols))
+	for i, c := range r.cols {
+		width[i] = len(c.Name)
+	}
+	for _, row := range r.rows {
+		for i, st := range row.Steps {
+			if st != nil {
+				width[i] = max(width[i], len(cut(st.Label())))
+			}
+		}
+	}
+	var head strings.Builder
+	for i, c := range r.cols {
+		fmt.Fprintf(&head, "  %-*s ", width[i], c.Name)
+	}
+	fmt.Fprintf(w, "%s %s\n", head.String(), "explained by")
+	for _, row := range r.rows {
+		var line strings.Builder
+		for i, st := range row.Steps {
+			mark, text := " ", ""
+			if st != nil {
+				text = cut(st.Label())
+			}
+			if i > 0 {
+				mark = rowMark(row, r.cols[i].Name, st)
+			}
+			fmt.Fprintf(&line, "%s %-*s ", mark, width[i], text)
+		}
+		fmt.Fprintln(w, strings.TrimRight(line.String()+" "+rowNotes(row), " "))
+	}
+
+	used, unexplained := r.explanations()
+	counts := r.diffCounts()
+	fmt.Fprintln(w)
+	for _, c := range r.cols[1:] {
+		n := counts[c.Name]
+		switch {
+		case n[0] == 0:
+			fmt.Fprintf(w, "raw and %s: the same system calls in the same order, on the same sockets\n", c.Name)
+		case n[1] == 0:
+			fmt.Fprintf(w, "raw and %s: %d differences, all explained\n", c.Name, n[0])
+		default:
+			fmt.Fprintf(w, "raw and %s: %d differences, %d UNEXPLAINED\n", c.Name, n[0], n[1])
+		}
+	}
+	if len(r.cols) < 3 {
+		fmt.Fprintf(w, "(%d columns: %s)\n", len(r.cols), missingNote(r.missing))
+	}
+	if len(used) > 0 {
+		fmt.Fprintf(w, "\nExplanations (internal/strace/known.go):\n")
+	}
+	for _, k := range used {
+		fmt.Fprintf(w, "  %s: %s\n", k.ID, strings.Join(r.observed(k), "; "))
+		for _, l := range wrap(k.Why, 92) {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
+	}
+	if unexplained > 0 {
+		fmt.Fprintf(w, "\n%d UNEXPLAINED differences: a step the known table does not name (add it there, or fix the program)\n", unexplained)
+	}
+}
+
+func missingNote(missing []column) string {
+	var parts []string
+	for _, c := range missing {
+		parts = append(parts, "no "+c.Name+": "+c.Reason)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// rowMark marks the twin's cell of a row: ~ differs from raw, + a step
+// only the twin makes, - a raw step the twin lacks.
+func rowMark(row strace.Row, twin string, st *strace.Step) string {
+	for _, d := range row.Diffs {
+		if d.Twin != twin {
+			continue
+		}
+		switch {
+		case d.Kind == strace.TwinOnly:
+			return "+"
+		case d.Kind == strace.RawOnly:
+			return "-"
+		default:
+			return "~"
+		}
+	}
+	return " "
+}
+
+// rowNotes names the explanations of a row's differences, and the
+// unexplained ones.
+func rowNotes(row strace.Row) string {
+	var notes []string
+	for _, d := range row.Diffs {
+		n := "UNEXPLAINED: " + d.String()
+		if d.Known != nil {
+			n = d.Known.ID
+		}
+		if !contains(notes, n) {
+			notes = append(notes, n)
+		}
+	}
+	return strings.Join(notes, ", ")
+}
+
+// observed lists the differences k explained in this comparison.
+func (r *comparison) observed(k *strace.Known) []string {
+	var out []string
+	for _, row := range r.rows {
+		for _, d := range row.Diffs {
+			if d.Known == k && !contains(out, d.String()) {
+				out = append(out, d.String())
+			}
+		}
+	}
+	return out
+}
+
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// The JSON form: the columns, the rows with each program's step and the
+// differences, and the known differences the rows use.
+type jsonStep struct {
+	Label  string `json:"label"`
+	Key    string `json:"key"`
+	Family string `json:"family"`
+	Call   string `json:"call"`
+}
+
+type jsonDiff struct {
+	Twin   string `json:"twin"`
+	Kind   string `json:"kind"`
+	Family string `json:"family"`
+	Symbol string `json:"symbol,omitempty"`
+	Known  string `json:"known,omitempty"` // the explanation's ID; "" when unexplained
+}
+
+type jsonRow struct {
+	Steps       map[string]*jsonStep `json:"steps"`
+	Differences []jsonDiff           `json:"differences,omitempty"`
+}
+
+type jsonKnown struct {
+	ID   string `json:"id"`
+	Twin string `json:"twin,omitempty"`
+	Why  string `json:"why"`
+}
+
+type jsonComparison struct {
+	Program     string      `json:"program"`
+	Mode        string      `json:"mode,omitempty"`
+	Server      string      `json:"server,omitempty"`
+	Columns     []column    `json:"columns"`
+	Missing     []column    `json:"missing,omitempty"`
+	Rows        []jsonRow   `json:"rows"`
+	Known       []jsonKnown `json:"known"`
+	Unexplained int         `json:"unexplained"`
+}
+
+func (r *comparison) writeJSON(w io.Writer) error {
+	used, unexplained := r.explanations()
+	out := jsonComparison{Program: r.spec.program, Mode: r.spec.mode, Server: r.server,
+		Columns: r.cols, Missing: r.missing, Rows: []jsonRow{}, Known: []jsonKnown{}, Unexplained: unexplained}
+	for _, k := range used {
+		out.Known = append(out.Known, jsonKnown{k.ID, k.Twin, k.Why})
+	}
+	for _, row := range r.rows {
+		jr := jsonRow{Steps: map[string]*jsonStep{}}
+		for i, st := range row.Steps {
+			if st != nil {
+				jr.Steps[r.cols[i].Name] = &jsonStep{st.Label(), st.Key(), st.Family, st.Call.String()}
+			}
+		}
+		for _, d := range row.Diffs {
+			jd := jsonDiff{Twin: d.Twin, Kind: string(d.Kind), Family: d.Family, Symbol: d.Symbol}
+			if d.Known != nil {
+				jd.Known = d.Known.ID
+			}
+			jr.Differences = append(jr.Differences, jd)
+		}
+		out.Rows = append(out.Rows, jr)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

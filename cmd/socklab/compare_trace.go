@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/internal/strace"
+	"github.com/socklab/socklab/tcp"
+	"github.com/socklab/socklab/udp"
+)
+
+// tracedProc is a program compare runs under strace.
+type tracedProc struct {
+	cmd    *exec.Cmd
+	kill   context.CancelFunc // kills the tracee and its descendants (strace.Command)
+	out    *outputWatcher
+	done   chan struct{} // closed when Wait has returned
+	err    error         // Wait's result, once done
+	signal sync.Once
+}
+
+// trace runs argv under strace and returns its network steps. A client
+// runs to completion; a server is asked once by compare's own raw client,
+// left to block again in one of the system calls idle, and stopped with
+// SIGTERM. Every run is bounded by the comparison's timeout, and ends
+// early, its program stopped and reaped, when ctx is done (Ctrl-C).
+func (r *comparison) trace(ctx context.Context, name string, argv, idle []string) ([]strace.Step, error) {
+	file := filepath.Join(r.dir, name+".trace")
+	// The hard bound, should SIGTERM not end the program: kill it.
+	runCtx, kill := context.WithTimeout(context.Background(), r.timeout+10*time.Second)
+	defer kill()
+	extra := append(strace.ReadinessSyscalls(), "read", "write")
+	p := &tracedProc{cmd: strace.Command(runCtx, file, argv, extra...), kill: kill,
+		out: newOutputWatcher(), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	deadline, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+
+	var err error
+	if r.spec.server {
+		err = r.askServer(deadline, p, idle)
+		if serr := p.stop(); err == nil && serr != nil {
+			err = fmt.Errorf("did not exit cleanly on SIGTERM: %w", serr)
+		}
+	} else {
+		select {
+		case <-p.done:
+			err = p.err
+		case <-deadline.Done():
+			p.stop()
+			err = deadline.Err()
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("interrupted")
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("still running after --timeout %v", r.timeout)
+		}
+		return nil, fmt.Errorf("%w; its output: %q", err, strings.TrimSpace(p.out.String()))
+	}
+	calls, err := strace.ParseFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return strace.Network(calls), nil
+}
+
+// askServer waits for the server's port, makes one request when it is
+// blocked, and returns once it blocks again.
+func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string) error {
+	var port int
+	select {
+	case port = <-p.out.port:
+	case <-p.done:
+		return fmt.Errorf("exited before listening: %v", p.err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	pid, err := strace.TraceePID(ctx, p.cmd)
+	if err != nil {
+		return err
+	}
+	if err := blockedIn(ctx, pid, idle); err != nil {
+		return err
+	}
+	limit := min(r.timeout, 5*time.Second)
+	if r.spec.tcp {
+		_, err = tcp.Request([4]byte{127, 0, 0, 1}, port, r.word, tcp.ClientConfig{Timeout: limit})
+	} else {
+		_, err = udp.Request([4]byte{127, 0, 0, 1}, port, r.word, udp.ClientConfig{Timeout: limit})
+	}
+	if err != nil {
+		return fmt.Errorf("asking it: %w", err)
+	}
+	time.Sleep(50 * time.Millisecond) // let it see the client's close, end a worker
+	if err := blockedIn(ctx, pid, idle); err != nil {
+		return err
+	}
+	time.Sleep(20 * time.Millisecond)
+	return nil
+}
+
+// stop ends the program as a user would, with SIGTERM, kills it if it
+// has not exited within 5 s, and reaps it. It returns Wait's result.
+func (p *tracedProc) stop() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+	}
+	p.signal.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = strace.Signal(ctx, p.cmd, syscall.SIGTERM) // it may have exited meanwhile
+	})
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(5 * time.Second):
+	}
+	p.kill()
+	<-p.done // bounded by strace.Command's WaitDelay
+	return fmt.Errorf("killed after SIGTERM did not stop it: %v", p.err)
+}
+
+// syscallNumbers maps the names of blocking calls to this architecture's
+// numbers; amd64 has three entries arm64 lacks.
+func syscallNumbers(names []string) map[int]bool {
+	nrs := map[string]int{"recvfrom": unix.SYS_RECVFROM, "accept": unix.SYS_ACCEPT, "accept4": unix.SYS_ACCEPT4,
+		"pselect6": unix.SYS_PSELECT6, "ppoll": unix.SYS_PPOLL, "epoll_pwait": unix.SYS_EPOLL_PWAIT}
+	if runtime.GOARCH == "amd64" { // arch/x86/entry/syscalls/syscall_64.tbl
+		nrs["poll"], nrs["select"], nrs["epoll_wait"] = 7, 23, 232
+	}
+	out := map[int]bool{}
+	for _, n := range names {
+		if nr, ok := nrs[n]; ok {
+			out[nr] = true
+		}
+	}
+	return out
+}
+
+// blockedIn waits until a thread of pid is in one of the system calls
+// names, as /proc/PID/task/TID/syscall tells.
+func blockedIn(ctx context.Context, pid int, names []string) error {
+	nrs := syscallNumbers(names)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			if nr, err := strconv.Atoi(strings.Fields(string(b) + " ")[0]); err == nil && nrs[nr] {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("never blocked in %s: %w", strings.Join(names, " or "), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// listeningLine is what a server, Go or C, prints on stderr given port 0.
+var listeningLine = regexp.MustCompile(`^Listening on port (\d+)$`)
+
+// outputWatcher keeps a program's output and reports the port of its
+// first "Listening on port N" line.
+type outputWatcher struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	line []byte
+	port chan int
+	sent bool
+}
+
+func newOutputWatcher() *outputWatcher { return &outputWatcher{port: make(chan int, 1)} }
+
+func (w *outputWatcher) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() < 1<<16 {
+		w.buf.Write(b)
+	}
+	w.line = append(w.line, b...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			break
+		}
+		if !w.sent {
+			if m := listeningLine.FindSubmatch(bytes.TrimRight(w.line[:i], "\r")); m != nil {
+				n, _ := strconv.Atoi(string(m[1]))
+				w.port <- n
+				w.sent = true
+			}
+		}
+		w.line = w.line[i+1:]
+	}
+	if len(w.line) > 4096 {
+		w.line = w.line[:0]
+	}
+	return len(b), nil
+}
+
+func (w *outputWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
