@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -131,7 +132,7 @@ func TestUDPCounts(t *testing.T) {
 			r.Latency.P999 < r.Latency.P99 || r.Latency.P99 < r.Latency.P50 {
 			t.Errorf("%+v: latency %+v from %d samples", tc, r.Latency, r.Histogram.TotalCount())
 		}
-		if r.MsgsPerSec <= 0 || r.BytesPerSec != r.MsgsPerSec*float64(tc.size) {
+		if r.MsgsPerSec <= 0 || math.Abs(r.BytesPerSec/(r.MsgsPerSec*float64(tc.size))-1) > 1e-9 {
 			t.Errorf("%+v: %v msg/s, %v B/s", tc, r.MsgsPerSec, r.BytesPerSec)
 		}
 	}
