@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"lab":                {"[flags]", "run the tutorial's programs side by side and show their system calls", runLab},
 		"bench":              {"[flags] udp|tcp <server_ip> <port>", "load an echo server: msg/s, bytes/s, latency percentiles, every echo checked", runBench},
 		"compare":            {"[flags] <program>", "trace the raw program, its net twin and its C twin side by side", runCompare},
+		"capture":            {"[flags]", "capture loopback frames without libpcap or netlink, tcpdump-style; -w writes a pcap", runCapture},
 	}
 }
 

@@ -31,6 +31,10 @@ func TestNetlinkFree(t *testing.T) {
 		{"udp-echo-client", "127.0.0.1", "netlink?", port},
 		{"udp-echo-client", "--impl", "net", "localhost", "netlink?", port},
 		{"udp-echo-client", "--impl", "net", "--timeout", "100ms", "127.0.0.1", "netlink?", "9"},
+		// compare's own process; its strace cannot trace under this one (ptrace
+		// does not nest), so compare_test checks the programs it traces.
+		{"compare", "udp-echo-client"},
+		{"capture", "--proto", "udp", "--port", port, "--timeout", "300ms"},
 	}
 	names := make([]string, 0, len(commands()))
 	for name := range commands() {
