@@ -95,10 +95,11 @@ func OfProc(steps []Step, proc int) []Step {
 //     its inode, which also finds sockets whose creation the trace missed.
 //
 // Calls are made program-visible first: a call interrupted by a signal
-// (ERESTARTSYS and kin) and then restarted, by the kernel or by a retry
-// loop (sys/ retries EINTR), appears once, with its final result; one
-// completed by restart_syscall takes that result; one the program saw fail
-// appears with EINTR.
+// (ERESTARTSYS and kin, or plain EINTR, which epoll_wait and select return
+// whatever SA_RESTART says) and then made again, by the kernel or by a
+// retry loop (sys/ retries EINTR), appears once, with its final result;
+// one completed by restart_syscall takes that result; one the program saw
+// fail and did not retry appears with EINTR.
 //
 // Symbolic names number objects in order of appearance: sockets sock#1,
 // sock#2..., epoll instances ep#1..., processes proc#1.... A process
@@ -169,8 +170,8 @@ func visible(calls []Call) []Call {
 				prev.Ret, prev.Errno, prev.NoReturn = -1, "EINTR", false
 			}
 		}
-		if isRestart(c.Errno) {
-			interrupted[c.PID] = i
+		if isRestart(c.Errno) || c.Errno == "EINTR" {
+			interrupted[c.PID] = i // EINTR too: epoll_wait and kin are never restarted, sys/ retries them
 		}
 	}
 	kept := out[:0]

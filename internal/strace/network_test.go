@@ -345,6 +345,19 @@ func TestNetworkFollowsDescriptors(t *testing.T) {
 			[]string{"socket() = sock#1", "recvfrom(sock#1)", "poll(sock#1)", "accept(sock#1) = -1 EINTR", "close(sock#1)",
 				"socket() = sock#2", "recvfrom(sock#2) = ?"}},
 
+		{"EINTR retried, and EINTR seen", `
+1 epoll_create1(0) = 3
+1 socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = 4
+1 epoll_ctl(3, EPOLL_CTL_ADD, 4, {events=EPOLLIN, data={u32=4, u64=4}}) = 0
+1 epoll_pwait(3, 0x1, 8, -1, NULL, 8) = -1 EINTR (Interrupted system call)
+1 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=9, si_uid=0} ---
+1 epoll_pwait(3, [{events=EPOLLIN, data={u32=4, u64=4}}], 8, -1, NULL, 8) = 1
+1 epoll_pwait(3, 0x1, 8, -1, NULL, 8) = -1 EINTR (Interrupted system call)
+1 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=9, si_uid=0} ---
+1 close(3) = 0`,
+			[]string{"epoll_create() = ep#1", "socket() = sock#1", "epoll_ctl(ep#1, sock#1)", "epoll_wait(ep#1)",
+				"epoll_wait(ep#1) = -1 EINTR", "close(ep#1)"}},
+
 		{"-y finds sockets the trace did not make", `
 1 recvfrom(3<socket:[77]>, "x", 8, 0, NULL, NULL) = 1
 1 dup(3<socket:[77]>) = 4<socket:[77]>
