@@ -150,7 +150,7 @@ func TestLabE2E3(t *testing.T) {
 			t.Errorf("E2 iterative/%s: ratio %.2f, want about (5+1)/2", row.Impl, row.Ratio)
 		}
 	}
-	if want := []string{"iterative/raw", "iterative/net", "thread/raw", "thread/net", "select/raw",
+	if want := []string{"iterative/raw", "iterative/net", "fork/raw", "thread/raw", "thread/net", "select/raw",
 		"select (faithful)/raw", "poll/raw", "epoll/raw"}; !slices.Equal(models, want) {
 		t.Errorf("E2 rows %v, want %v", models, want)
 	}

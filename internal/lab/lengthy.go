@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
 )
@@ -135,6 +137,7 @@ func lengthyRun(ctx context.Context, cfg Config, mode, impl string, delay time.D
 		go func() { done <- serve(fd, lcfg) }()
 		stop = func() error {
 			err := udp.StopLengthy(fd)
+			drain(fd) // after Ctrl-C: the iterative server and prefork's workers would serve what is queued
 			return errors.Join(err, <-done, sys.Close(fd))
 		}
 	}
@@ -158,6 +161,20 @@ func lengthyRun(ctx context.Context, cfg Config, mode, impl string, delay time.D
 		return r.Elapsed, r.Replies, "", r.Err()
 	case <-ctx.Done():
 		return 0, 0, "", ctx.Err() // the clients are left to time out
+	}
+}
+
+// drain discards the requests still queued on a stopped server's socket,
+// so that stopping takes one delay at most, not one per request queued.
+func drain(fd int) {
+	var buf [udp.DefaultBufSize]byte
+	var from sys.SockaddrIn
+	for range 100_000 {
+		fromlen := sys.SizeofSockaddrIn
+		n, err := sys.Recvfrom(fd, buf[:], unix.MSG_DONTWAIT|unix.MSG_TRUNC, &from, &fromlen)
+		if err != nil || (n == 0 && fromlen == 0) { // EAGAIN, or shut down and empty
+			return
+		}
 	}
 }
 

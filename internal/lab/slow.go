@@ -61,7 +61,7 @@ func Slow(ctx context.Context, cfg Config) (*SlowResult, error) {
 	limit := time.Duration(2*len(longest)) * dribble
 	res := &SlowResult{Dribble: dribble.Seconds(), Clients: cfg.Clients, Message: longest, Limit: limit.Seconds()}
 	runs := []struct{ model, impl string }{
-		{"iterative", "raw"}, {"iterative", "net"}, {"thread", "raw"}, {"thread", "net"},
+		{"iterative", "raw"}, {"iterative", "net"}, {"fork", "raw"}, {"thread", "raw"}, {"thread", "net"},
 		{"select", "raw"}, {"select (faithful)", "raw"}, {"poll", "raw"}, {"epoll", "raw"},
 	}
 	var failed []string
@@ -139,6 +139,8 @@ func slowRun(ctx context.Context, cfg Config, model, impl string, dribble time.D
 			switch model {
 			case "iterative":
 				done <- tcp.ServeIterative(socks[0], st, scfg)
+			case "fork":
+				done <- tcp.ServeFork(socks[0], st, scfg)
 			case "thread":
 				done <- tcp.ServeThread(socks[0], st, scfg)
 			case "select":
