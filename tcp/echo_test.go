@@ -341,7 +341,16 @@ func TestSelectRefusesHighDescriptors(t *testing.T) {
 		}
 	}()
 	s := startRaw(t, Config{}, ServeSelect)
-	early := dial(t, s.port, 5*time.Second) // served: a low descriptor
+	early := dial(t, s.port, 5*time.Second)
+	// One echo first, so that the server has accepted it, on a low
+	// descriptor, before the table fills; connect alone does not say so.
+	if _, err := writen(early, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 5)
+	if n, err := sys.Recv(early, first, unix.MSG_WAITALL); err != nil || string(first[:n]) != "first" {
+		t.Fatalf("early client: %q, %v", first[:max(n, 0)], err)
+	}
 	for {
 		fd, err := sys.Eventfd(0, unix.EFD_CLOEXEC)
 		if err != nil {
