@@ -16,8 +16,8 @@ import (
 
 	"github.com/socklab/socklab/internal/cref"
 	"github.com/socklab/socklab/internal/testenv"
-	"github.com/socklab/socklab/tcp"
 	"github.com/socklab/socklab/sys"
+	"github.com/socklab/socklab/tcp"
 )
 
 // tcpServer is one server a user can run: a socklab mode or a C twin.
