@@ -65,8 +65,7 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 		}
 		if err := fs.Parse(args[:end]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, err
+				return nil, err // the flag package has printed fs.Usage
 			}
 			return nil, &usageError{msg: err.Error(), showUsage: true}
 		}

@@ -22,6 +22,7 @@
 //	}
 //
 // The package needs a C compiler named cc on PATH (Debian: apt-get install
-// gcc). It is test support: nothing in the socklab binary imports it.
-// Linux only.
+// gcc). The tests use it, and so do `socklab compare` and `socklab lab`,
+// which build the C twins at run time when cc is there and say so when it
+// is not. Linux only.
 package cref
