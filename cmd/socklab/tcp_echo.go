@@ -16,10 +16,10 @@ import (
 )
 
 // tcpModes lists the server models --mode takes, and which have a net twin.
-var tcpModes = map[string]bool{"iterative": true, "thread": true, "select": false, "poll": false, "epoll": false}
+var tcpModes = map[string]bool{"iterative": true, "fork": false, "thread": true, "select": false, "poll": false, "epoll": false}
 
 func tcpModeList() string {
-	return "iterative, thread, select, poll or epoll"
+	return "iterative, fork, thread, select, poll or epoll"
 }
 
 func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
@@ -27,6 +27,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		"The TCP echo server of the tutorial's section 6 in every concurrency model:\n"+
 			"listen(20) on INADDR_ANY:<port>, recv 32 bytes at a time, send them all back.\n"+
 			"C twins: tcp/testdata/<mode>.c (select --faithful: select_faithful.c).\n"+
+			"fork serves each connection in a forked child (fork(2), no exec), at most --max-children.\n"+
 			"epoll runs --loops event loops on SO_REUSEPORT sockets of one port.\n"+
 			"Port 0 picks a free port and reports it. Stops on SIGINT or SIGTERM.",
 		[]string{"socklab tcp-echo-server --mode select 7777", "socklab tcp-echo-server --mode thread --impl net --quiet 0"}, stdout)
@@ -37,6 +38,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	faithful := fs.Bool("faithful", false, "select only: the tutorial's fragile version (waits for --clients, spins, quits a round after 5 s idle)")
 	clients := fs.Int("clients", tcp.FaithfulClients, "select --faithful only: connections a round waits for")
 	maxClients := fs.Int("max-clients", 0, "select only: refuse clients beyond this many (0: up to FD_SETSIZE)")
+	maxChildren := fs.Int("max-children", tcp.DefaultMaxChildren, "fork only: children at once; clients beyond are refused, counted on stderr")
 	loops := fs.Int("loops", runtime.GOMAXPROCS(0), "epoll only: event loops, each on its own SO_REUSEPORT socket, 1 to 64")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -64,6 +66,9 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if *maxClients < 0 {
 		return usagef("invalid --max-clients %d: must not be negative", *maxClients)
 	}
+	if *maxChildren < 1 {
+		return usagef("invalid --max-children %d: want 1 or more", *maxChildren)
+	}
 	if *loops < 1 || *loops > 64 {
 		return usagef("invalid --loops %d: want 1 to 64", *loops)
 	}
@@ -75,6 +80,9 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := tcp.Config{Log: stderr, Quiet: *quiet, Idle: *idle, MaxClients: *maxClients}
+	if *mode == "fork" {
+		cfg.MaxClients = *maxChildren
+	}
 	if *faithful {
 		cfg.Clients = *clients
 	}
@@ -139,6 +147,8 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	switch {
+	case *mode == "fork":
+		return tcp.ServeFork(sock, st, cfg)
 	case *mode == "thread":
 		return tcp.ServeThread(sock, st, cfg)
 	case *mode == "select" && *faithful:
