@@ -145,10 +145,10 @@ func (p *tracedProc) stop() error {
 // syscallNumbers maps the names of blocking calls to this architecture's
 // numbers; amd64 has three entries arm64 lacks.
 func syscallNumbers(names []string) map[int]bool {
-	nrs := map[string]int{"recvfrom": unix.SYS_RECVFROM, "accept": unix.SYS_ACCEPT, "accept4": unix.SYS_ACCEPT4,
+	nrs := map[string]int{"recvfrom": unix.SYS_RECVFROM, "recvmmsg": unix.SYS_RECVMMSG, "accept4": unix.SYS_ACCEPT4,
 		"pselect6": unix.SYS_PSELECT6, "ppoll": unix.SYS_PPOLL, "epoll_pwait": unix.SYS_EPOLL_PWAIT}
 	if runtime.GOARCH == "amd64" { // arch/x86/entry/syscalls/syscall_64.tbl
-		nrs["poll"], nrs["select"], nrs["epoll_wait"] = 7, 23, 232
+		nrs["poll"], nrs["select"], nrs["epoll_wait"], nrs["accept"] = 7, 23, 232, 43
 	}
 	out := map[int]bool{}
 	for _, n := range names {

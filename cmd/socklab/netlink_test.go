@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
 )
@@ -55,12 +53,12 @@ func TestNetlinkFree(t *testing.T) {
 		{"udp-echo-server", "--impl", "net", "0"},
 		{"udp-echo-server", "--batch", "4", "0"},
 	} {
-		idle := uintptr(unix.SYS_RECVFROM)
+		idle := []string{"recvfrom"}
 		switch args[1] {
 		case "--impl":
-			idle = unix.SYS_EPOLL_PWAIT
+			idle = []string{"epoll_pwait"}
 		case "--batch":
-			idle = unix.SYS_RECVMMSG
+			idle = []string{"recvmmsg"}
 		}
 		steps := traceServer(t, idle, socklab(args...))
 		for _, s := range steps {

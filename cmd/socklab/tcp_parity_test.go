@@ -3,16 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
@@ -23,7 +19,7 @@ import (
 // has one client echo a word through it, waits until the server blocks
 // again in one of the system calls nrs, stops it with SIGTERM and returns
 // the network steps of every process, in trace order.
-func tcpTraceServer(t *testing.T, nrs []uintptr, argv []string) []strace.Step {
+func tcpTraceServer(t *testing.T, idle []string, argv []string) []strace.Step {
 	t.Helper()
 	if err := strace.Available(); err != nil {
 		testenv.Missing(t, "strace (apt-get install strace)", err)
@@ -66,7 +62,7 @@ func tcpTraceServer(t *testing.T, nrs []uintptr, argv []string) []strace.Step {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tcpWaitInSyscall(pid, nrs, 5*time.Second); err != nil {
+	if err := waitBlocked(ctx, pid, idle); err != nil {
 		t.Fatal(err)
 	}
 	reply, err := tcp.Request([4]byte{127, 0, 0, 1}, port, "traced", tcp.ClientConfig{Timeout: 5 * time.Second})
@@ -74,7 +70,7 @@ func tcpTraceServer(t *testing.T, nrs []uintptr, argv []string) []strace.Step {
 		t.Fatalf("request to the traced server: %q, %v", reply, err)
 	}
 	time.Sleep(50 * time.Millisecond) // let the server see the client's close
-	if err := tcpWaitInSyscall(pid, nrs, 5*time.Second); err != nil {
+	if err := waitBlocked(ctx, pid, idle); err != nil {
 		t.Fatal(err)
 	}
 	if err := strace.Signal(ctx, cmd, syscall.SIGTERM); err != nil {
@@ -91,40 +87,18 @@ func tcpTraceServer(t *testing.T, nrs []uintptr, argv []string) []strace.Step {
 	return strace.Network(calls)
 }
 
-// tcpWaitInSyscall waits until a thread of pid is blocked in one of the
-// system calls nrs, as /proc/PID/task/TID/syscall tells.
-func tcpWaitInSyscall(pid int, nrs []uintptr, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			for _, nr := range nrs {
-				if strings.HasPrefix(string(b), strconv.FormatUint(uint64(nr), 10)+" ") {
-					return nil
-				}
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return fmt.Errorf("pid %d not in any of system calls %v within %v", pid, nrs, limit)
-}
-
 // The raw servers make their C twins' network system calls, in the same
 // order, on the same sockets, by family (strace.Parity, whose table is
 // the only excuse: the shutdown that stops a Go server). Each C trace is
 // checked against the sequence the model must show, so that a blind
 // comparison cannot pass.
 func TestTCPParity(t *testing.T) {
-	accept := []uintptr{unix.SYS_ACCEPT, unix.SYS_ACCEPT4}
-	sel := []uintptr{unix.SYS_SELECT, unix.SYS_PSELECT6}
-	pol := []uintptr{unix.SYS_POLL, unix.SYS_PPOLL}
+	accept := []string{"accept", "accept4"}
+	sel := []string{"select", "pselect6"}
+	pol := []string{"poll", "ppoll"}
 	for _, c := range []struct {
 		mode string
-		wait []uintptr
+		wait []string
 		want string // the C server's families
 	}{
 		{"iterative", accept, "socket bind listen getsockname accept recvfrom sendto recvfrom close accept close"},

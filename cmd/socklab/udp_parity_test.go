@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
@@ -39,7 +35,7 @@ func traceRun(t *testing.T, argv []string, extra ...string) []strace.Step {
 // traceServer starts a server (argv ends in port 0) under strace, makes one
 // echo request to it, waits until it blocks again in system call idle,
 // stops it with SIGTERM and returns its network steps.
-func traceServer(t *testing.T, idle uintptr, argv []string, extra ...string) []strace.Step {
+func traceServer(t *testing.T, idle []string, argv []string, extra ...string) []strace.Step {
 	t.Helper()
 	if err := strace.Available(); err != nil {
 		testenv.Missing(t, "strace (apt-get install strace)", err)
@@ -88,7 +84,7 @@ func traceServer(t *testing.T, idle uintptr, argv []string, extra ...string) []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := waitInSyscall(pid, idle, 5*time.Second); err != nil {
+	if err := waitBlocked(ctx, pid, idle); err != nil {
 		t.Fatal(err)
 	}
 	if err := strace.Signal(ctx, cmd, syscall.SIGTERM); err != nil {
@@ -105,27 +101,13 @@ func traceServer(t *testing.T, idle uintptr, argv []string, extra ...string) []s
 	return strace.OfProc(strace.Network(calls), 1)
 }
 
-// waitInSyscall waits until a thread of pid is blocked in system call nr,
-// as /proc/PID/task/TID/syscall tells.
-func waitInSyscall(pid int, nr uintptr, limit time.Duration) error {
-	want := strconv.FormatUint(uint64(nr), 10) + " "
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
-		for _, f := range files {
-			if b, err := os.ReadFile(f); err == nil && strings.HasPrefix(string(b), want) {
-				return nil
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	var seen []string
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		seen = append(seen, fmt.Sprintf("%s: %q %v", f, strings.Fields(string(b) + " ")[0], err))
-	}
-	return fmt.Errorf("pid %d not in system call %d within %v: %s", pid, nr, limit, strings.Join(seen, "; "))
+// waitBlocked waits, at most 5 s, until a thread of pid is blocked in one
+// of the system calls names (compare's blockedIn, which knows each
+// architecture's numbers).
+func waitBlocked(ctx context.Context, pid int, names []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return blockedIn(ctx, pid, names)
 }
 
 func families(steps []strace.Step) string { return strings.Join(strace.Families(steps), " ") }
@@ -152,9 +134,9 @@ func TestUDPEchoParity(t *testing.T) {
 	})
 
 	t.Run("server", func(t *testing.T) {
-		c := traceServer(t, unix.SYS_RECVFROM, []string{cBinary(t, "udp/testdata/echo_server.c"), "0"})
-		raw := traceServer(t, unix.SYS_RECVFROM, socklab("udp-echo-server", "0"))
-		net := traceServer(t, unix.SYS_EPOLL_PWAIT, socklab("udp-echo-server", "--impl", "net", "0"), strace.ReadinessSyscalls()...)
+		c := traceServer(t, []string{"recvfrom"}, []string{cBinary(t, "udp/testdata/echo_server.c"), "0"})
+		raw := traceServer(t, []string{"recvfrom"}, socklab("udp-echo-server", "0"))
+		net := traceServer(t, []string{"epoll_pwait"}, socklab("udp-echo-server", "--impl", "net", "0"), strace.ReadinessSyscalls()...)
 		if got, want := families(c), "socket bind getsockname recvfrom sendto recvfrom close"; got != want {
 			t.Fatalf("C server: %s, want %s", got, want)
 		}
