@@ -93,6 +93,7 @@ func (r *IdleResult) plot(path string) error {
 	p.Y.Label.Text = "round trip (us)"
 	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	lo, hi := 0.0, 0.0
 	for i, s := range idleServers() {
 		for j, q := range []string{"p50", "p99"} {
 			var xys plotter.XYs
@@ -102,7 +103,12 @@ func (r *IdleResult) plot(path string) error {
 					v = pt.P99
 				}
 				if pt.Server == s[0] && pt.Error == "" && v > 0 {
-					xys = append(xys, plotter.XY{X: float64(pt.K), Y: float64(v) / 1e3})
+					y := float64(v) / 1e3
+					xys = append(xys, plotter.XY{X: float64(pt.K), Y: y})
+					if lo == 0 || y < lo {
+						lo = y
+					}
+					hi = max(hi, y)
 				}
 			}
 			if len(xys) == 0 {
@@ -122,5 +128,8 @@ func (r *IdleResult) plot(path string) error {
 		}
 	}
 	p.Legend.Top, p.Legend.Left = true, true
+	if hi > 0 {
+		p.Y.Min, p.Y.Max = lo/2, hi*30 // room above the curves for the legend
+	}
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
 }
