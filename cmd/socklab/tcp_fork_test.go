@@ -326,7 +326,7 @@ func forkTrace(t *testing.T, argv []string, n int) []strace.Step {
 		if kids := waitForkChildren(pid, 0, 5*time.Second); kids != 0 {
 			t.Fatalf("server still has %d children", kids)
 		}
-		if err := tcpWaitInSyscall(pid, []uintptr{unix.SYS_ACCEPT, unix.SYS_ACCEPT4}, 5*time.Second); err != nil {
+		if err := waitBlocked(ctx, pid, []string{"accept", "accept4"}); err != nil {
 			t.Fatal(err)
 		}
 	}
