@@ -9,9 +9,10 @@
 //
 // Models: iterative (the tutorial's one-at-a-time server), thread (a
 // goroutine per connection), select (robust, and select_faithful.go for
-// the tutorial's fragile version), poll; fork and epoll follow the sys
-// helpers they need. Clients: client.go, slow_client.go, with net and C
-// twins.
+// the tutorial's fragile version), poll, fork (a real fork(2) per
+// connection, the child echoing through sys.ForkEcho), and epoll
+// (edge-triggered, one loop per SO_REUSEPORT socket). Clients: client.go,
+// slow_client.go, with net and C twins.
 //
 // Shared rules, in Go and C alike: the listen backlog is 20 and a server
 // reads 32 bytes at a time, as in the tutorial; every write loops until all

@@ -31,8 +31,9 @@ type Config struct {
 
 	// MaxClients caps the connections served at once: select refuses
 	// clients beyond it (and always those whose descriptor select cannot
-	// watch), fork waits for a child to exit. 0 means no cap (select:
-	// FD_SETSIZE).
+	// watch), fork refuses them while that many children live, counting
+	// the refusals on Log. 0 means the default: FD_SETSIZE for select,
+	// DefaultMaxChildren for fork.
 	MaxClients int
 
 	// Clients is how many connections the faithful select server waits

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -59,6 +60,27 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	}
 	if *faithful && *impl != "raw" {
 		return usagef("--faithful needs --impl raw")
+	}
+	// A flag that belongs to another model would be silently ignored.
+	var misplaced error
+	fs.Visit(func(f *flag.Flag) {
+		need, fits := "", true
+		switch f.Name {
+		case "max-clients":
+			need, fits = "--mode select", *mode == "select"
+		case "max-children":
+			need, fits = "--mode fork", *mode == "fork"
+		case "loops":
+			need, fits = "--mode epoll", *mode == "epoll"
+		case "clients":
+			need, fits = "--mode select --faithful", *mode == "select" && *faithful
+		}
+		if !fits && misplaced == nil {
+			misplaced = usagef("--%s needs %s", f.Name, need)
+		}
+	})
+	if misplaced != nil {
+		return misplaced
 	}
 	if *clients < 1 || *clients > 1000 {
 		return usagef("invalid --clients %d: want 1 to 1000", *clients)
