@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/strace"
-	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/tcp"
 )
@@ -280,77 +277,24 @@ func TestTCPForkBadInput(t *testing.T) {
 // with SIGTERM and returns the network steps of every process.
 func forkTrace(t *testing.T, argv []string, n int) []strace.Step {
 	t.Helper()
-	if err := strace.Available(); err != nil {
-		testenv.Missing(t, "strace (apt-get install strace)", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := strace.Command(ctx, trace, argv)
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := false
-	defer func() {
-		if !waited {
-			cancel()
-			cmd.Wait()
-		}
-	}()
-	portc := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				portc <- n
-			}
-		}
-	}()
-	var port int
-	select {
-	case port = <-portc:
-	case <-ctx.Done():
-		t.Fatalf("%v did not report its port", argv)
-	}
-	pid, err := strace.TraceePID(ctx, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startTraced(t, 30*time.Second, argv)
 	quiet := func() {
 		t.Helper()
-		if kids := waitForkChildren(pid, 0, 5*time.Second); kids != 0 {
+		if kids := waitForkChildren(s.PID, 0, 5*time.Second); kids != 0 {
 			t.Fatalf("server still has %d children", kids)
 		}
-		if err := waitBlocked(ctx, pid, []string{"accept", "accept4"}); err != nil {
-			t.Fatal(err)
-		}
+		s.waitBlocked("accept", "accept4")
 	}
 	for i := range n {
 		quiet()
 		word := fmt.Sprintf("traced %d", i)
-		reply, err := tcp.Request([4]byte{127, 0, 0, 1}, port, word, tcp.ClientConfig{Timeout: 5 * time.Second})
+		reply, err := tcp.Request([4]byte{127, 0, 0, 1}, s.Port, word, tcp.ClientConfig{Timeout: 5 * time.Second})
 		if err != nil || reply != word {
 			t.Fatalf("request %d to the traced server: %q, %v", i, reply, err)
 		}
 	}
 	quiet()
-	if err := strace.Signal(ctx, cmd, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	waited = true
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("traced server did not exit cleanly on SIGTERM: %v", err)
-	}
-	calls, err := strace.ParseFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strace.Network(calls)
+	return s.stop()
 }
 
 // The raw fork server makes its C twin's network system calls, process

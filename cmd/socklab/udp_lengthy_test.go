@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/cref"
 	"github.com/socklab/socklab/internal/strace"
@@ -297,94 +292,20 @@ func waitChildren(t *testing.T, pid, n int, limit time.Duration) []int {
 // network steps, every process's.
 func lengthyTrace(t *testing.T, argv []string) []strace.Step {
 	t.Helper()
-	if err := strace.Available(); err != nil {
-		testenv.Missing(t, "strace (apt-get install strace)", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := strace.Command(ctx, trace, argv, strace.ReadinessSyscalls()...)
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	portc := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				portc <- n
-			}
-		}
-	}()
-	var port int
-	select {
-	case port = <-portc:
-	case <-ctx.Done():
-		t.Fatalf("%v did not report its port", argv)
-	}
-	pid, err := strace.TraceePID(ctx, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startTraced(t, 30*time.Second, argv, strace.ReadinessSyscalls()...)
 	for i := range 2 {
 		word := fmt.Sprintf("traced %d", i)
-		got, err := udp.Request([4]byte{127, 0, 0, 1}, port, word, udp.ClientConfig{Timeout: 10 * time.Second})
+		got, err := udp.Request([4]byte{127, 0, 0, 1}, s.Port, word, udp.ClientConfig{Timeout: 10 * time.Second})
 		if err != nil || got != strings.ToUpper(word) {
 			t.Fatalf("request %d to the traced server: %q, %v", i, got, err)
 		}
 		// the server, and its forked child if any, are done with the request
-		if err := lengthyQuiet(pid, 10*time.Second); err != nil {
-			t.Fatal(err)
+		if kids := waitForkChildren(s.PID, 0, 10*time.Second); kids != 0 {
+			t.Fatalf("server still has %d children", kids)
 		}
+		s.waitBlocked("recvfrom", "epoll_pwait", "epoll_wait")
 	}
-	if err := strace.Signal(ctx, cmd, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("traced server did not exit cleanly on SIGTERM: %v", err)
-	}
-	calls, err := strace.ParseFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strace.Network(calls)
-}
-
-// lengthyQuiet waits until pid has no child process left and one of its
-// threads is blocked waiting for the next request (recvfrom, epoll_wait).
-func lengthyQuiet(pid int, limit time.Duration) error {
-	waits := []string{strconv.Itoa(unix.SYS_RECVFROM) + " ", strconv.Itoa(unix.SYS_EPOLL_PWAIT) + " "}
-	if runtime.GOARCH == "amd64" {
-		waits = append(waits, "232 ") // epoll_wait, which glibc enters on amd64; arm64 has none
-	}
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-		busy := false
-		for _, f := range kids {
-			if b, _ := os.ReadFile(f); strings.TrimSpace(string(b)) != "" {
-				busy = true
-			}
-		}
-		if !busy {
-			files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
-			for _, f := range files {
-				b, _ := os.ReadFile(f)
-				for _, w := range waits {
-					if strings.HasPrefix(string(b), w) {
-						return nil
-					}
-				}
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return fmt.Errorf("pid %d did not go back to waiting for a request within %v", pid, limit)
+	return s.stop()
 }
 
 // byProc splits a trace's steps by process, 1 first.

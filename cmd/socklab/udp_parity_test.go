@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"path/filepath"
 	"regexp"
@@ -37,77 +36,15 @@ func traceRun(t *testing.T, argv []string, extra ...string) []strace.Step {
 // stops it with SIGTERM and returns its network steps.
 func traceServer(t *testing.T, idle []string, argv []string, extra ...string) []strace.Step {
 	t.Helper()
-	if err := strace.Available(); err != nil {
-		testenv.Missing(t, "strace (apt-get install strace)", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := strace.Command(ctx, trace, argv, extra...)
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := false
-	defer func() {
-		if !waited { // a failed test: kill the tracee, reap strace
-			cancel()
-			cmd.Wait()
-		}
-	}()
-	portc := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				portc <- n
-			}
-		}
-	}()
-	var port int
-	select {
-	case port = <-portc:
-	case <-ctx.Done():
-		t.Fatalf("%v did not report its port", argv)
-	}
-	reply, err := udp.Request([4]byte{127, 0, 0, 1}, port, "traced", udp.ClientConfig{Timeout: 5 * time.Second})
+	s := startTraced(t, 20*time.Second, argv, extra...)
+	reply, err := udp.Request([4]byte{127, 0, 0, 1}, s.Port, "traced", udp.ClientConfig{Timeout: 5 * time.Second})
 	if err != nil || reply != "traced" {
 		t.Fatalf("request to the traced server: %q, %v", reply, err)
 	}
 	// Signal only once the server is blocked again, so that every run ends
 	// the same way (C: recvfrom interrupted; Go: woken by shutdown).
-	pid, err := strace.TraceePID(ctx, cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := waitBlocked(ctx, pid, idle); err != nil {
-		t.Fatal(err)
-	}
-	if err := strace.Signal(ctx, cmd, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	waited = true
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("traced server did not exit cleanly on SIGTERM: %v", err)
-	}
-	calls, err := strace.ParseFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strace.OfProc(strace.Network(calls), 1)
-}
-
-// waitBlocked waits, at most 5 s, until a thread of pid is blocked in one
-// of the system calls names (compare's blockedIn, which knows each
-// architecture's numbers).
-func waitBlocked(ctx context.Context, pid int, names []string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return blockedIn(ctx, pid, names)
+	s.waitBlocked(idle...)
+	return strace.OfProc(s.stop(), 1)
 }
 
 func families(steps []strace.Step) string { return strings.Join(strace.Families(steps), " ") }

@@ -1,6 +1,10 @@
 package strace
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Extra is a step that a raw Go program makes and its C twin does not,
 // with the reason. The table is the only place such a step is excused: a
@@ -45,12 +49,42 @@ func Parity(goSteps, cSteps []Step) []string {
 	return out
 }
 
-// shapes strips what Parity does not compare: errors and missing returns.
+// shapes strips what Parity does not compare: errors, missing returns,
+// and a call that failed with EINTR and was made again by the same
+// process on the same objects, with nothing touching those objects in
+// between. That is sys's one EINTR policy at work (Network already merges
+// a retry on the same thread; Go may retry on another thread, once the
+// scheduler has moved the goroutine), not a step of the program.
 func shapes(steps []Step) []Step {
-	out := make([]Step, len(steps))
+	out := make([]Step, 0, len(steps))
 	for i, s := range steps {
+		if s.Errno == "EINTR" && retried(steps, i) {
+			continue
+		}
 		s.Errno, s.NoReturn = "", false
-		out[i] = s
+		out = append(out, s)
 	}
 	return out
+}
+
+// retried reports whether steps[i] is made again later by its process
+// before any other step of that process uses one of its objects.
+func retried(steps []Step, i int) bool {
+	s := steps[i]
+	for _, n := range steps[i+1:] {
+		if n.Proc != s.Proc || !shares(n.Refs, s.Refs) {
+			continue
+		}
+		return n.Family == s.Family && strings.Join(n.Refs, ",") == strings.Join(s.Refs, ",")
+	}
+	return false
+}
+
+func shares(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
 }

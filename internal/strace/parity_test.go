@@ -28,4 +28,19 @@ func TestParity(t *testing.T) {
 	if d := Parity(nil, c); len(d) != 4 {
 		t.Errorf("empty Go trace: %d differences, want 4", len(d))
 	}
+
+	// An EINTR'd epoll_wait made again after another thread's shutdown is
+	// the retry policy, not a step; one followed by close is what C shows.
+	ep := func(f string, refs ...string) Step { st := step(f, refs...); st.Proc = 1; return st }
+	intr := ep("epoll_wait", "ep#1")
+	intr.Errno = "EINTR"
+	goSteps := []Step{ep("epoll_wait", "ep#1"), intr, ep("shutdown", "sock#1"), ep("epoll_wait", "ep#1"), ep("close", "ep#1")}
+	cSteps := []Step{ep("epoll_wait", "ep#1"), intr, ep("close", "ep#1")}
+	if d := Parity(goSteps, cSteps); len(d) != 0 {
+		t.Errorf("a retried EINTR counted as a step: %v", d)
+	}
+	twice := []Step{ep("epoll_wait", "ep#1"), ep("epoll_wait", "ep#1"), ep("epoll_wait", "ep#1"), ep("close", "ep#1")}
+	if d := Parity(twice, cSteps); len(d) != 1 {
+		t.Errorf("a real extra epoll_wait (no EINTR) must show: %v", d)
+	}
 }
