@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"runtime"
 	"strings"
@@ -109,11 +109,9 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		cfg.Clients = *clients
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	defer close(done)
+	// Caught from here on, so that a signal during setup stops cleanly too.
+	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer release()
 
 	if *impl == "net" {
 		l, bound, err := tcp.ListenNet(port)
@@ -124,13 +122,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		if port == 0 {
 			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
 		}
-		go func() {
-			select {
-			case <-sigs:
-				l.Close()
-			case <-done:
-			}
-		}()
+		defer context.AfterFunc(sigctx, func() { l.Close() })()
 		if *mode == "thread" {
 			return tcp.ServeThreadNet(l, cfg)
 		}
@@ -161,13 +153,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if port == 0 {
 		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
 	}
-	go func() {
-		select {
-		case <-sigs:
-			st.Stop()
-		case <-done:
-		}
-	}()
+	defer context.AfterFunc(sigctx, func() { st.Stop() })()
 	switch {
 	case *mode == "fork":
 		return tcp.ServeFork(sock, st, cfg)

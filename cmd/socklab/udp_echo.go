@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"syscall"
 
@@ -44,11 +44,9 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := udp.EchoConfig{BufSize: *bufsize, Batch: *batch, Log: stderr, Quiet: *quiet}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	defer close(done)
+	// Caught from here on, so that a signal during setup stops cleanly too.
+	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer release()
 
 	if *impl == "net" {
 		conn, bound, err := udp.ListenNet(port)
@@ -59,13 +57,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 		if port == 0 {
 			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
 		}
-		go func() {
-			select {
-			case <-sigs:
-				conn.Close()
-			case <-done:
-			}
-		}()
+		defer context.AfterFunc(sigctx, func() { conn.Close() })()
 		return udp.EchoNet(conn, cfg)
 	}
 
@@ -77,13 +69,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if port == 0 {
 		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
 	}
-	go func() {
-		select {
-		case <-sigs:
-			udp.Stop(sock)
-		case <-done:
-		}
-	}()
+	defer context.AfterFunc(sigctx, func() { udp.Stop(sock) })()
 	if *batch > 0 {
 		return udp.EchoBatch(sock, cfg)
 	}

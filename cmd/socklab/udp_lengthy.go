@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -86,11 +87,9 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	cfg := udp.LengthyConfig{Delay: d, BufSize: *bufsize, MaxChildren: *maxChildren, Workers: *workers,
 		Command: lengthyChildCommand, Log: stderr, Quiet: *quiet}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	defer close(done)
+	// Caught from here on, so that a signal during setup stops cleanly too.
+	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer release()
 
 	if *impl == "net" {
 		conn, bound, err := udp.ListenNet(port)
@@ -101,13 +100,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 		if port == 0 {
 			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
 		}
-		go func() {
-			select {
-			case <-sigs:
-				udp.StopLengthyNet(conn)
-			case <-done:
-			}
-		}()
+		defer context.AfterFunc(sigctx, func() { udp.StopLengthyNet(conn) })()
 		return udp.ServeThreadNet(conn, cfg)
 	}
 
@@ -119,13 +112,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	if port == 0 {
 		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
 	}
-	go func() {
-		select {
-		case <-sigs:
-			udp.StopLengthy(sock)
-		case <-done:
-		}
-	}()
+	defer context.AfterFunc(sigctx, func() { udp.StopLengthy(sock) })()
 	serve := map[string]func(int, udp.LengthyConfig) error{
 		"iterative": udp.ServeIterative, "thread": udp.ServeThread, "fork": udp.ServeFork,
 		"fork-exec": udp.ServeForkExec, "async": udp.ServeAsync, "prefork": udp.ServePrefork,
