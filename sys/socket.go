@@ -50,13 +50,39 @@ func Accept(fd int, addr Sockaddr, addrlen *uint32) (int, error) {
 	}
 }
 
-// Connect wraps connect(2). EINTR is not retried: the connection attempt
-// goes on in the kernel and a second connect would fail with EALREADY, so
-// the caller sees the error (socklab never interrupts a blocking connect).
+// Connect wraps connect(2). A blocking connect interrupted by a signal
+// (EINTR: the socket has SO_SNDTIMEO, or the handler lacks SA_RESTART)
+// cannot simply be made again, since the handshake goes on in the kernel
+// and a second connect answers EALREADY. Connect then waits as Stevens
+// does (UNP 16.3): poll for POLLOUT, for at most the socket's SO_SNDTIMEO
+// (forever without one), and SO_ERROR says how the handshake ended. strace
+// shows that path as connect = -1 EINTR, ppoll, getsockopt.
 func Connect(fd int, addr Sockaddr) error {
 	p, n := addr.pointer()
 	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(p), uintptr(n))
-	return wrap("connect", e)
+	if e != unix.EINTR {
+		return wrap("connect", e)
+	}
+	limit, err := GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = -1 // no SO_SNDTIMEO: connect itself would wait forever
+	}
+	fds := []PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	ready, err := Poll(fds, limit)
+	if err != nil {
+		return err
+	}
+	if ready == 0 {
+		return wrap("connect", unix.ETIMEDOUT)
+	}
+	soerr, err := GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	return wrap("connect", unix.Errno(soerr))
 }
 
 // Shutdown wraps shutdown(2). Unlike close(2), shutdown(fd, SHUT_RDWR) wakes

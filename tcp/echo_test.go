@@ -12,33 +12,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 )
 
 var loopback = [4]byte{127, 0, 0, 1}
 
-// logBuf is a bytes.Buffer safe for a server goroutine and a test.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is an in-process echo server of one model.
 type server struct {
 	port int
-	log  *logBuf
+	log  *testenv.Buffer
 	stop func() error // stops the server, returns what Serve returned
 }
 
@@ -99,7 +82,7 @@ func startRaw(t testing.TB, cfg Config, serve serveFunc) server {
 		sys.Close(fd)
 		t.Fatal(err)
 	}
-	lb := &logBuf{}
+	lb := &testenv.Buffer{}
 	cfg.Log = lb
 	done := make(chan error, 1)
 	go func() { done <- serve(fd, st, cfg) }()
@@ -117,7 +100,7 @@ func startNet(t testing.TB, cfg Config, concurrent bool) server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &logBuf{}
+	lb := &testenv.Buffer{}
 	cfg.Log = lb
 	done := make(chan error, 1)
 	go func() {
@@ -442,7 +425,7 @@ func TestSlowClientOverlaps(t *testing.T) {
 	s := startRaw(t, Config{Quiet: true}, ServePoll)
 	for _, impl := range []string{"raw", "net"} {
 		t.Run(impl, func(t *testing.T) {
-			var out logBuf
+			var out testenv.Buffer
 			cfg := SlowConfig{Clients: 10, Delay: 5 * time.Millisecond, Timeout: 5 * time.Second, Out: &out}
 			start := time.Now()
 			var err error

@@ -289,7 +289,7 @@ func TestForkStopBeforeServe(t *testing.T) {
 // The slow client's connections overlap on the fork server.
 func TestForkSlowClientOverlaps(t *testing.T) {
 	s := startFork(t, Config{Quiet: true})
-	var out logBuf
+	var out testenv.Buffer
 	cfg := SlowConfig{Clients: 10, Delay: 5 * time.Millisecond, Timeout: 5 * time.Second, Out: &out}
 	start := time.Now()
 	if err := SlowClient(loopback, s.port, "Hi", cfg); err != nil {

@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,33 +11,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 )
 
 var loopback = [4]byte{127, 0, 0, 1}
 
-// logBuf is a bytes.Buffer safe for a server goroutine and a test.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is an in-process echo server of one kind.
 type server struct {
 	port int
-	log  *logBuf
+	log  *testenv.Buffer
 	stop func() error // stops the loop, returns what it returned
 }
 
@@ -64,7 +46,7 @@ func startRaw(t *testing.T, cfg EchoConfig, loop func(int, EchoConfig) error) se
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &logBuf{}
+	lb := &testenv.Buffer{}
 	cfg.Log = lb
 	done := make(chan error, 1)
 	go func() { done <- loop(fd, cfg) }()
@@ -96,7 +78,7 @@ func startNet(t *testing.T, cfg EchoConfig) server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &logBuf{}
+	lb := &testenv.Buffer{}
 	cfg.Log = lb
 	done := make(chan error, 1)
 	go func() { done <- EchoNet(conn, cfg) }()
@@ -238,7 +220,7 @@ func TestClientIgnoresStrays(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 				sys.Sendto(srv, buf[:got], 0, &client)
 			}()
-			lb := &logBuf{}
+			lb := &testenv.Buffer{}
 			got, err := ck.request(port, "real", ClientConfig{Timeout: 3 * time.Second, Log: lb})
 			if err != nil || got != "real" {
 				t.Fatalf("reply %q, %v; want \"real\"", got, err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 )
 
@@ -16,7 +17,7 @@ const testDelay = 200 * time.Millisecond
 // lengthyServer is an in-process lengthy-action server of one model.
 type lengthyServer struct {
 	port int
-	log  *logBuf
+	log  *testenv.Buffer
 	stop func() error // stops it and returns what the Serve function returned
 }
 
@@ -41,7 +42,7 @@ func rawLengthy(serve func(int, LengthyConfig) error) func(testing.TB, LengthyCo
 		if err != nil {
 			t.Fatal(err)
 		}
-		lb := &logBuf{}
+		lb := &testenv.Buffer{}
 		cfg.Log = lb
 		done := make(chan error, 1)
 		go func() { done <- serve(fd, cfg) }()
@@ -56,7 +57,7 @@ func startThreadNet(t testing.TB, cfg LengthyConfig) lengthyServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &logBuf{}
+	lb := &testenv.Buffer{}
 	cfg.Log = lb
 	done := make(chan error, 1)
 	go func() { done <- ServeThreadNet(conn, cfg) }()
@@ -98,7 +99,7 @@ func TestLengthyModes(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
 			s := k.start(t, LengthyConfig{Delay: testDelay, Quiet: true})
-			out := &logBuf{}
+			out := &testenv.Buffer{}
 			res := Stress(loopback, s.port, "hello world", StressConfig{Clients: 20, Timeout: 20*testDelay + 10*time.Second, Out: out})
 			if err := res.Err(); err != nil {
 				t.Fatalf("%v\nserver log:\n%s", err, s.log)
