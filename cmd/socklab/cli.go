@@ -112,3 +112,12 @@ func checkDuration(name string, d time.Duration) error {
 	}
 	return nil
 }
+
+// announce tells, on stderr, the port the kernel chose when a server was
+// given port 0, in the one form the C twins print too and the tests,
+// compare and lab read (listeningLine).
+func announce(stderr io.Writer, asked, bound int) {
+	if asked == 0 {
+		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -59,8 +58,6 @@ func (p *proc) Stderr() string {
 	return p.stderr.String()
 }
 
-var listening = regexp.MustCompile(`^Listening on port (\d+)$`)
-
 // startServer starts argv (which must end in port 0), waits for its
 // "Listening on port N" line and returns it. The process is killed at the
 // end of the test if the test did not stop it.
@@ -83,7 +80,7 @@ func startServer(t testing.TB, argv ...string) *proc {
 			p.mu.Lock()
 			p.stderr.WriteString(line + "\n")
 			p.mu.Unlock()
-			if m := listening.FindStringSubmatch(line); m != nil {
+			if m := listeningLine.FindStringSubmatch(line); m != nil {
 				n, _ := strconv.Atoi(m[1])
 				portc <- n
 			}

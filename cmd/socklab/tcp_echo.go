@@ -119,9 +119,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer l.Close()
-		if port == 0 {
-			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
-		}
+		announce(stderr, port, bound)
 		defer context.AfterFunc(sigctx, func() { l.Close() })()
 		if *mode == "thread" {
 			return tcp.ServeThreadNet(l, cfg)
@@ -150,9 +148,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if port == 0 {
-		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
-	}
+	announce(stderr, port, bound)
 	defer context.AfterFunc(sigctx, func() { st.Stop() })()
 	switch {
 	case *mode == "fork":

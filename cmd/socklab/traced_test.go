@@ -57,7 +57,7 @@ func startTraced(t *testing.T, limit time.Duration, argv []string, extra ...stri
 	go func() {
 		sc := bufio.NewScanner(errPipe)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
 				n, _ := strconv.Atoi(m[1])
 				portc <- n
 			}

@@ -54,9 +54,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer conn.Close()
-		if port == 0 {
-			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
-		}
+		announce(stderr, port, bound)
 		defer context.AfterFunc(sigctx, func() { conn.Close() })()
 		return udp.EchoNet(conn, cfg)
 	}
@@ -66,9 +64,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close(sock)
-	if port == 0 {
-		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
-	}
+	announce(stderr, port, bound)
 	defer context.AfterFunc(sigctx, func() { udp.Stop(sock) })()
 	if *batch > 0 {
 		return udp.EchoBatch(sock, cfg)

@@ -97,9 +97,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer conn.Close()
-		if port == 0 {
-			fmt.Fprintf(stderr, "Listening on port %d\n", bound)
-		}
+		announce(stderr, port, bound)
 		defer context.AfterFunc(sigctx, func() { udp.StopLengthyNet(conn) })()
 		return udp.ServeThreadNet(conn, cfg)
 	}
@@ -109,9 +107,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer sys.Close(sock)
-	if port == 0 {
-		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
-	}
+	announce(stderr, port, bound)
 	defer context.AfterFunc(sigctx, func() { udp.StopLengthy(sock) })()
 	serve := map[string]func(int, udp.LengthyConfig) error{
 		"iterative": udp.ServeIterative, "thread": udp.ServeThread, "fork": udp.ServeFork,
