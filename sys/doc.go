@@ -23,7 +23,9 @@
 //   - Functions are Linux-only; socklab supports linux/amd64 and linux/arm64.
 //
 // Man pages: socket(2), bind(2), listen(2), accept(2), connect(2),
-// shutdown(2), close(2), recv(2), send(2), recvmmsg(2), sendmmsg(2),
-// getsockname(2), setsockopt(2), socket(7), ip(7), udp(7), packet(7),
-// netdevice(7), inet(3), byteorder(3).
+// shutdown(2), close(2), recv(2), send(2), recvmsg(2), recvmmsg(2),
+// sendmmsg(2), getsockname(2), setsockopt(2), select(2), poll(2), epoll(7),
+// eventfd(2), timerfd_create(2), fcntl(2), getrlimit(2), fork(2), wait4(2),
+// kill(2), unshare(2), ioctl(2), cmsg(3), socket(7), ip(7), tcp(7), udp(7),
+// packet(7), netdevice(7), inet(3), byteorder(3).
 package sys
