@@ -99,6 +99,9 @@ var cDifferences = []Known{
 		"SIGTERM interrupts the C server's blocking call (-1 EINTR, its handler installed without " +
 			"SA_RESTART); the Go server's call is woken by shutdown instead and returns what a call on " +
 			"a shut-down socket returns (0 from recvfrom, EINVAL from accept)"},
+	{"raw-rdhup", "c", []Pattern{{RawFlag, "epoll_ctl", "EPOLLRDHUP"}},
+		"a Go event loop is stopped by shutdown (raw-shutdown), which epoll reports as EPOLLRDHUP, so " +
+			"the raw program watches it; the C twin is stopped by EINTR and has no need to"},
 }
 
 // KnownDifferences returns the one table of expected differences: the
