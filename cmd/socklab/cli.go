@@ -22,12 +22,20 @@ func usagef(format string, a ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, a...)}
 }
 
+// cmdFlags is a subcommand's flag set and its -h text.
+type cmdFlags struct {
+	*flag.FlagSet
+	help func()
+}
+
 // newFlags returns a flag set whose -h output is the command's usage text:
-// the usage line, what it mirrors, the flags and two examples.
-func newFlags(name, usage, about string, examples []string, stdout io.Writer) *flag.FlagSet {
+// the usage line, what it mirrors, the flags and two examples. A mistake in
+// the flags gets its one-line reason and the USAGE line only (see parse).
+func newFlags(name, usage, about string, examples []string, stdout io.Writer) *cmdFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {} // the flag package calls it on every error, not only -h
+	help := func() {
 		fmt.Fprintf(stdout, "USAGE: socklab %s %s\n\n%s\n\nFlags:\n", name, usage, about)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
@@ -37,14 +45,14 @@ func newFlags(name, usage, about string, examples []string, stdout io.Writer) *f
 			fmt.Fprintf(stdout, "  %s\n", e)
 		}
 	}
-	return fs
+	return &cmdFlags{FlagSet: fs, help: help}
 }
 
 // parse parses flags placed anywhere among the positional arguments and
 // checks the number of positional ones. "--" ends the flags. A negative
 // number ("-1") is taken as a positional argument, so that a bad port gets
 // its own message rather than "flag provided but not defined".
-func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+func parse(fs *cmdFlags, args []string, want int) ([]string, error) {
 	var pos []string
 	for len(args) > 0 {
 		if args[0] == "--" {
@@ -58,14 +66,15 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 		}
 		end := len(args) // the run of flags stops before "--" or a negative number
 		for j := 1; j < len(args); j++ {
-			if args[j] == "--" || isNegative(args[j]) {
+			if args[j] == "--" || isNegative(args[j]) && !takesValue(fs, args[j-1]) {
 				end = j
 				break
 			}
 		}
 		if err := fs.Parse(args[:end]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err // the flag package has printed fs.Usage
+				fs.help()
+				return nil, err
 			}
 			return nil, &usageError{msg: err.Error(), showUsage: true}
 		}
@@ -75,6 +84,20 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 		return nil, &usageError{msg: fmt.Sprintf("expected %d arguments, got %d", want, len(pos)), showUsage: true}
 	}
 	return pos, nil
+}
+
+// takesValue reports whether a is a flag whose value is the next argument
+// (--delay -5s), so that a negative value is parsed as the flag's.
+func takesValue(fs *cmdFlags, a string) bool {
+	if !isFlag(a) || strings.Contains(a, "=") {
+		return false
+	}
+	f := fs.Lookup(strings.TrimLeft(a, "-"))
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
 }
 
 func isNegative(a string) bool { return len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9' }

@@ -41,6 +41,8 @@ func TestUDPBadInput(t *testing.T) {
 		{"batch with net", []string{"udp-echo-server", "--impl", "net", "--batch", "8", "0"}, 2, `^--batch needs --impl raw`},
 		{"batch too big", []string{"udp-echo-server", "--batch", "5000", "0"}, 2, `^invalid --batch 5000: want 1 to 1024\n$`},
 		{"negative timeout", []string{"udp-echo-client", "--timeout=-1s", "127.0.0.1", "x", "7"}, 2, `^invalid --timeout -1s: must not be negative\n$`},
+		{"negative timeout, spaced", []string{"udp-echo-client", "--timeout", "-1s", "127.0.0.1", "x", "7"}, 2, `^invalid --timeout -1s: must not be negative\n$`},
+		{"flag without its value", []string{"udp-echo-client", "127.0.0.1", "x", "7", "--timeout"}, 2, `^flag needs an argument: -timeout\nUSAGE: socklab udp-echo-client`},
 		{"retries without timeout", []string{"udp-echo-client", "--retries", "2", "127.0.0.1", "x", "7"}, 2, `^--retries needs --timeout`},
 		{"port in use raw", []string{"udp-echo-server", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
 		{"port in use net", []string{"udp-echo-server", "--impl", "net", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
@@ -52,6 +54,9 @@ func TestUDPBadInput(t *testing.T) {
 			}
 			if !regexp.MustCompile(c.stderr).MatchString(r.stderr) {
 				t.Errorf("stderr %q does not match %q", r.stderr, c.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q: a mistake gets its reason on stderr, not the help text", r.stdout)
 			}
 		})
 	}
@@ -129,5 +134,17 @@ func TestUDPEchoBehaviour(t *testing.T) {
 				t.Errorf("%s server named %d clients, want %d:\n%s", s.name, n, len(clients), srv.Stderr())
 			}
 		})
+	}
+}
+
+// Every subcommand's -h: its usage text once on stdout, with examples,
+// and exit status 0.
+func TestHelp(t *testing.T) {
+	for name := range commands() {
+		r := runCmd(t, 10*time.Second, socklab(name, "-h")...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "USAGE: socklab "+name+" ") ||
+			strings.Count(r.stdout, "USAGE:") != 1 || !strings.Contains(r.stdout, "\nExamples:\n") || r.stderr != "" {
+			t.Errorf("socklab %s -h: exit %d, stdout %q, stderr %q", name, r.code, r.stdout, r.stderr)
+		}
 	}
 }
