@@ -11,7 +11,10 @@
  * edge-triggered and registered once; a loop reads into one buffer; bytes
  * a socket will not take wait in the client's pending buffer until
  * EPOLLOUT. The loops block SIGINT/SIGTERM; the main thread waits for one
- * with sigwait and exits 0, and the kernel closes the sockets.
+ * with sigwait, then shuts the listening sockets down, as the Go server's
+ * Stop does: each loop is woken, its accept fails with EINVAL, and it
+ * closes its clients, its epoll instance and its listening socket before
+ * main joins it and exits 0.
  */
 #include <pthread.h>
 #include <sys/epoll.h>
@@ -24,6 +27,7 @@
 struct conn {
   char *pending;
   size_t len, cap;
+  int open;
 };
 
 static int listen_reuseport(int port, int *bound) {
@@ -124,6 +128,8 @@ static void *loop(void *arg) {
               break;
             if (errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
               continue;
+            if (errno == EINVAL)
+              goto stopped; /* main shut the listening socket down */
             die("Failed to accept client connection");
           }
           connected(&client);
@@ -142,19 +148,31 @@ static void *loop(void *arg) {
             nconns = m;
           }
           conns[s].len = 0;
+          conns[s].open = 1;
         }
       } else if (!serve(fd, &conns[fd], buf)) {
         conns[fd].len = 0;
+        conns[fd].open = 0;
         close(fd);
       }
     }
   }
+stopped:
+  for (i = 0; i < nconns; i++) {
+    if (conns[i].open)
+      close(i);
+    free(conns[i].pending);
+  }
+  free(conns);
+  free(buf);
+  close(epfd);
+  close(listenfd);
   return NULL;
 }
 
 int main(int argc, char *argv[]) {
-  int loops = 1, port, bound, i, sig;
-  pthread_t tid;
+  int loops = 1, port, bound, i, sig, lfds[64];
+  pthread_t tids[64];
   sigset_t set;
 
   if (argc != 2 && argc != 3) {
@@ -176,9 +194,14 @@ int main(int argc, char *argv[]) {
       port = bound;
       fprintf(stderr, "Listening on port %d\n", bound);
     }
-    if (pthread_create(&tid, NULL, loop, (void *)(long)fd) != 0)
+    lfds[i] = fd;
+    if (pthread_create(&tids[i], NULL, loop, (void *)(long)fd) != 0)
       die("Failed to create a thread");
   }
   sigwait(&set, &sig);
+  for (i = 0; i < loops; i++)
+    shutdown(lfds[i], SHUT_RDWR); /* wakes the loop watching it */
+  for (i = 0; i < loops; i++)
+    pthread_join(tids[i], NULL);
   return 0;
 }
