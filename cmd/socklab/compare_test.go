@@ -261,9 +261,9 @@ func TestCompareInterrupted(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for len(pids) < 2 && time.Now().Before(deadline) {
 		pids = pids[:0]
-		for _, c := range procChildren(cmd.Process.Pid) {
-			if len(procChildren(c)) > 0 {
-				pids = append(pids, c, procChildren(c)[0])
+		for _, c := range testenv.ChildrenOf(cmd.Process.Pid) {
+			if len(testenv.ChildrenOf(c)) > 0 {
+				pids = append(pids, c, testenv.ChildrenOf(c)[0])
 				break
 			}
 		}
@@ -286,19 +286,4 @@ func TestCompareInterrupted(t *testing.T) {
 			t.Errorf("pid %d (strace or its tracee) still exists after compare exited", pid)
 		}
 	}
-}
-
-// procChildren lists the children of pid.
-func procChildren(pid int) []int {
-	var out []int
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	for _, task := range tasks {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
-		for _, f := range strings.Fields(string(b)) {
-			var c int
-			fmt.Sscan(f, &c)
-			out = append(out, c)
-		}
-	}
-	return out
 }

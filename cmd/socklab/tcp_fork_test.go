@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/strace"
+	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/tcp"
 )
@@ -39,27 +39,12 @@ var forkServers = []struct {
 	}},
 }
 
-// childrenOf lists the child processes of pid, live or zombie.
-func childrenOf(pid int) []int {
-	var kids []int
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		for _, s := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(s); err == nil {
-				kids = append(kids, n)
-			}
-		}
-	}
-	return kids
-}
-
 // waitForkChildren waits up to limit until pid has exactly n children and
 // returns how many it has.
 func waitForkChildren(pid, n int, limit time.Duration) int {
 	deadline := time.Now().Add(limit)
 	for {
-		got := len(childrenOf(pid))
+		got := len(testenv.ChildrenOf(pid))
 		if got == n || time.Now().After(deadline) {
 			return got
 		}
@@ -110,7 +95,7 @@ func TestTCPForkHundredClients(t *testing.T) {
 			closeAll(fds)
 			fds = nil
 			if n := waitForkChildren(pid, 0, 5*time.Second); n != 0 {
-				t.Errorf("5s after 100 clients closed, %d children left (live or zombie): %v", n, childrenOf(pid))
+				t.Errorf("5s after 100 clients closed, %d children left (live or zombie): %v", n, testenv.ChildrenOf(pid))
 			}
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d; stderr %s", code, p.Stderr())
@@ -143,7 +128,7 @@ func TestTCPForkSIGTERMWithChildren(t *testing.T) {
 			if n := waitForkChildren(pid, 3, 3*time.Second); n != 3 {
 				t.Fatalf("%d children for 3 open connections", n)
 			}
-			kids := childrenOf(pid)
+			kids := testenv.ChildrenOf(pid)
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d; stderr %s", code, p.Stderr())
 			}
@@ -238,7 +223,7 @@ func TestTCPForkReset(t *testing.T) {
 			sys.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &sys.Linger{Onoff: 1, Linger: 0})
 			sys.Close(fd) // RST
 			if n := waitForkChildren(pid, 0, 3*time.Second); n != 0 {
-				t.Errorf("the reset connection's child is still there: %v", childrenOf(pid))
+				t.Errorf("the reset connection's child is still there: %v", testenv.ChildrenOf(pid))
 			}
 			if got := echoOnce(t, p.port, "still there"); got != "still there" {
 				t.Errorf("after a reset: %q", got)

@@ -267,15 +267,7 @@ func waitChildren(t *testing.T, pid, n int, limit time.Duration) []int {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		var kids []int
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			for _, field := range strings.Fields(string(b)) {
-				k, _ := strconv.Atoi(field)
-				kids = append(kids, k)
-			}
-		}
+		kids := testenv.ChildrenOf(pid)
 		if len(kids) >= n {
 			return kids
 		}

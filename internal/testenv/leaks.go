@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -60,24 +61,37 @@ func openFDs() map[string]string {
 	return out
 }
 
-// Children lists this process's children, live or zombie, from
-// /proc/self/task/*/children, as "pid (state)".
+// Children lists this process's children, live or zombie, as
+// "pid (state)".
 func Children() []string {
 	var kids []string
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	for _, pid := range ChildrenOf(os.Getpid()) {
+		state := "?"
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) {
+				state = string(st[i+2])
+			}
+		}
+		kids = append(kids, fmt.Sprintf("%d (%s)", pid, state))
+	}
+	return kids
+}
+
+// ChildrenOf lists the children of pid, live or zombie, from
+// /proc/PID/task/*/children (every thread's, since a child belongs to the
+// thread that forked it).
+func ChildrenOf(pid int) []int {
+	var kids []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, f := range tasks {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
-		for _, pid := range strings.Fields(string(b)) {
-			state := "?"
-			if st, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
-				if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) {
-					state = string(st[i+2])
-				}
+		for _, field := range strings.Fields(string(b)) {
+			if k, err := strconv.Atoi(field); err == nil {
+				kids = append(kids, k)
 			}
-			kids = append(kids, pid+" ("+state+")")
 		}
 	}
 	return kids
