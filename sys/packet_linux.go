@@ -14,8 +14,8 @@ import (
 
 // IfIndex returns the index of interface name, as if_nametoindex(3) does:
 // ioctl(fd, SIOCGIFINDEX, &ifr) on a throwaway AF_INET datagram socket.
-// Go's net.InterfaceByName asks over an AF_NETLINK socket instead; this
-// never does. The answer is for the calling thread's network namespace; an
+// The net package's interface lookups ask over an AF_NETLINK socket
+// instead; this never does. The answer is for the calling thread's network namespace; an
 // unknown name fails with ENODEV, a name of IFNAMSIZ bytes or more with
 // EINVAL. Errors are named "ioctl" (or "socket" for the throwaway socket).
 func IfIndex(name string) (int, error) {

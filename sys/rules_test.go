@@ -101,7 +101,7 @@ func TestNetlinkFreeSource(t *testing.T) {
 	}
 	bannedImports := []string{
 		"github.com/gopacket/gopacket/pcap", "github.com/gopacket/gopacket/routing",
-		"github.com/gopacket/gopacket/afpacket", "github.com/google/gopacket",
+		"github.com/gopacket/gopacket/afpacket",
 		"github.com/vishvananda/netlink", "github.com/mdlayher/netlink", "github.com/jsimonetti/rtnetlink",
 	}
 	fset := token.NewFileSet()
@@ -116,6 +116,10 @@ func TestNetlinkFreeSource(t *testing.T) {
 				if p == b || strings.HasPrefix(p, b+"/") {
 					t.Errorf("%s: imports %s, a netlink path", fset.Position(imp.Pos()), p)
 				}
+			}
+			// gopacket only from its maintained home, never the archived fork
+			if strings.Contains(p, "/gopacket") && !strings.HasPrefix(p, "github.com/gopacket/gopacket") {
+				t.Errorf("%s: imports %s; use github.com/gopacket/gopacket", fset.Position(imp.Pos()), p)
 			}
 		}
 		ast.Inspect(f, func(n ast.Node) bool {

@@ -10,6 +10,11 @@ import (
 // methods (Exited, ExitStatus, Signaled, Signal).
 type WaitStatus = unix.WaitStatus
 
+// ExitErrno reads back the errno a child of ForkSendUpper or ForkEcho
+// exited with: such a child cannot format an error, so it reports the
+// failed call's errno as its exit status (0 when all went well).
+func ExitErrno(status WaitStatus) unix.Errno { return unix.Errno(status.ExitStatus()) }
+
 // Wait4 wraps wait4(2): it reaps a child that has ended (pid > 0: that
 // child; -1: any child) and returns its pid, or 0 with WNOHANG when none
 // has ended yet. status and rusage may be nil. EINTR is retried; ECHILD

@@ -189,10 +189,10 @@ func (k *children) reapLocked(options int, stopping bool) {
 		case got == 0:
 			live = append(live, c) // still serving
 		case status.Exited() && status.ExitStatus() == 0:
-		case status.Exited() && unix.Errno(status.ExitStatus()) == unix.EAGAIN:
+		case status.Exited() && sys.ExitErrno(status) == unix.EAGAIN:
 			fmt.Fprintf(k.w, "Closed idle client %s\n", c.client.String())
 		case status.Exited():
-			fmt.Fprintf(k.w, "Client %s: %v\n", c.client.String(), unix.Errno(status.ExitStatus()))
+			fmt.Fprintf(k.w, "Client %s: %v\n", c.client.String(), sys.ExitErrno(status))
 		case stopping && status.Signal() == unix.SIGTERM:
 		default:
 			fmt.Fprintf(k.w, "Child %d serving %s killed by %v\n", c.pid, c.client.String(), status.Signal())

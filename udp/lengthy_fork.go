@@ -145,7 +145,7 @@ func (k *children) reapLocked(options int) {
 		case status.Exited() && status.ExitStatus() == 255:
 			fmt.Fprintf(k.w, "Child %d sent its reply short\n", pid)
 		case status.Exited():
-			fmt.Fprintf(k.w, "Child %d failed to send its reply: %v\n", pid, unix.Errno(status.ExitStatus()))
+			fmt.Fprintf(k.w, "Child %d failed to send its reply: %v\n", pid, sys.ExitErrno(status))
 		default:
 			fmt.Fprintf(k.w, "Child %d killed by %v\n", pid, status.Signal())
 		}

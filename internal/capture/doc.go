@@ -13,8 +13,9 @@
 // once leaving and once arriving, and only the arriving copy is kept.
 //
 // The interface index comes from ioctl(SIOCGIFINDEX) (netdevice(7)), never
-// from net.InterfaceByName, pcapgo.NewEthernetHandle or any other path that
-// opens an AF_NETLINK socket: the package is netlink-free by construction.
+// from the net package's interface lookups, gopacket's Ethernet handle or
+// any other path that opens an AF_NETLINK socket: the package is
+// netlink-free by construction.
 // All system calls go through package sys.
 //
 // Each Frame carries the kernel's receive time (SO_TIMESTAMPNS), the
