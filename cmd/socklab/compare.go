@@ -33,6 +33,7 @@ type twinSpec struct {
 	csrc          string   // C twin, relative to the module root; "" for none
 	cflags        []string // extra compiler flags (-pthread)
 	cargs         []string // C arguments after the positional ones
+	threaded      bool     // a thread per connection or request: see strace.Serialize
 	idle          []string // servers: the system calls they block in between requests
 	netIdle       []string
 }
@@ -108,7 +109,7 @@ func compareSpec(program, mode string) (twinSpec, error) {
 			s.net, s.netFile = []string{program, "--mode", mode, "--impl", "net"}, "tcp/"+mode+"_net.go"
 		}
 		if mode == "thread" {
-			s.cflags = []string{cref.Pthread}
+			s.cflags, s.threaded = []string{cref.Pthread}, true
 		}
 		s.idle = map[string][]string{"select": {"select", "pselect6"}, "poll": {"poll", "ppoll"}, "epoll": epoll}[mode]
 		if s.idle == nil { // the blocking models

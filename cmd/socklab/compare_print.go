@@ -86,7 +86,11 @@ func (r *comparison) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  %-4s not shown: %s\n", c.Name, c.Reason)
 	}
 	if s.server {
-		fmt.Fprintf(w, "  each asked once by socklab's raw %s client on 127.0.0.1, then stopped with SIGTERM\n", map[bool]string{true: "TCP", false: "UDP"}[s.tcp])
+		if s.tcp {
+			fmt.Fprintf(w, "  each asked once on 127.0.0.1 by a client that sends the word and its FIN in one segment, then stopped with SIGTERM\n")
+		} else {
+			fmt.Fprintf(w, "  each asked once by socklab's raw UDP client on 127.0.0.1, then stopped with SIGTERM\n")
+		}
 	} else {
 		fmt.Fprintf(w, "  each asking socklab's raw %s echo server at %s\n", map[bool]string{true: "TCP", false: "UDP"}[s.tcp], r.server)
 	}

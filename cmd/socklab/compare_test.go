@@ -168,6 +168,9 @@ func TestCompareServers(t *testing.T) {
 		{[]string{"udp-echo-server"}, "raw net c"},
 		{[]string{"tcp-echo-server", "--mode", "iterative"}, "raw net c"},
 		{[]string{"tcp-echo-server", "--mode", "poll"}, "raw c"},
+		{[]string{"tcp-echo-server", "--mode", "select"}, "raw c"},
+		{[]string{"tcp-echo-server", "--mode", "fork"}, "raw c"},       // child's block after its fork
+		{[]string{"tcp-echo-server", "--mode", "thread"}, "raw net c"}, // connection's block after its accept
 		{[]string{"udp-lengthy-server", "--mode", "fork"}, "raw c"},
 		{[]string{"udp-lengthy-server", "--mode", "async"}, "raw c"}, // raw-rdhup
 	} {

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/strace"
-	"github.com/socklab/socklab/tcp"
+	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
 )
 
@@ -81,7 +81,7 @@ func (r *comparison) trace(ctx context.Context, name string, argv, idle []string
 	if err != nil {
 		return nil, err
 	}
-	return strace.Network(calls), nil
+	return strace.Serialize(strace.Network(calls), r.spec.threaded), nil
 }
 
 // askServer waits for the server's port, makes one request when it is
@@ -104,7 +104,7 @@ func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string
 	}
 	limit := min(r.timeout, 5*time.Second)
 	if r.spec.tcp {
-		_, err = tcp.Request([4]byte{127, 0, 0, 1}, port, r.word, tcp.ClientConfig{Timeout: limit})
+		err = askTCP(port, r.word, limit)
 	} else {
 		_, err = udp.Request([4]byte{127, 0, 0, 1}, port, r.word, udp.ClientConfig{Timeout: limit})
 	}
@@ -116,6 +116,60 @@ func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string
 		return err
 	}
 	time.Sleep(20 * time.Millisecond)
+	return nil
+}
+
+// askTCP is compare's TCP client. It makes the server's side of the
+// exchange one event: the last ACK of the handshake, the word and the FIN
+// arrive in one segment. TCP_DEFER_ACCEPT on a connecting socket holds the
+// handshake's last ACK back until there is data to carry it (up to the
+// 200 ms delayed-ACK timer); MSG_MORE holds the word back until
+// shutdown(SHUT_WR) tacks the FIN on and pushes both. So the server is
+// woken by a connection that already holds the word and its end: it
+// reads the word, echoes it and finds the end at its next read (recvfrom
+// = 0), never EAGAIN first, whatever the scheduler did. With the
+// tutorial's client (connect, send, recv, close) an event-loop server's
+// first and second reads race the client's data and FIN, and the trace
+// with them.
+func askTCP(port int, word string, limit time.Duration) error {
+	server := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, port)
+	sock, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	if err != nil {
+		return err
+	}
+	defer sys.Close(sock)
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := sys.SetsockoptTimeval(sock, unix.SOL_SOCKET, opt, limit); err != nil {
+			return err
+		}
+	}
+	if err := sys.SetsockoptInt(sock, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1); err != nil {
+		return err
+	}
+	if err := sys.Connect(sock, &server); err != nil {
+		return err
+	}
+	if n, err := sys.Send(sock, []byte(word), unix.MSG_MORE|unix.MSG_NOSIGNAL); err != nil || n != len(word) {
+		return fmt.Errorf("sent %d of %d bytes: %v", n, len(word), err)
+	}
+	if err := sys.Shutdown(sock, unix.SHUT_WR); err != nil {
+		return err
+	}
+	var echo []byte
+	buffer := make([]byte, 512)
+	for {
+		n, err := sys.Recv(sock, buffer, 0)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		echo = append(echo, buffer[:n]...)
+	}
+	if string(echo) != word {
+		return fmt.Errorf("echoed %q, want %q", echo, word)
+	}
 	return nil
 }
 

@@ -97,8 +97,10 @@ func OfProc(steps []Step, proc int) []Step {
 // Calls are made program-visible first: a call interrupted by a signal
 // (ERESTARTSYS and kin, or plain EINTR, which epoll_wait and select return
 // whatever SA_RESTART says) and then made again, by the kernel or by a
-// retry loop (sys/ retries EINTR), appears once, with its final result;
-// one completed by restart_syscall takes that result; one the program saw
+// retry loop (sys/ retries EINTR), appears once, where it was first made,
+// with its final result; the retry may come from another thread of the
+// same process (a Go program's goroutine can resume on another thread).
+// One completed by restart_syscall takes that result; one the program saw
 // fail and did not retry appears with EINTR.
 //
 // Symbolic names number objects in order of appearance: sockets sock#1,
@@ -145,13 +147,37 @@ func visible(calls []Call) []Call {
 	out := append([]Call(nil), calls...)
 	drop := make([]bool, len(out))
 	interrupted := make(map[int]int) // pid -> index of its interrupted call
+	group := make(map[int]int)       // thread id -> its process's first thread, for threads seen made
+	leader := func(pid int) int {
+		if g, ok := group[pid]; ok {
+			return g
+		}
+		return pid
+	}
 	for i := range out {
 		c := &out[i]
+		if c.Kind == KindSyscall && (c.Name == "clone" || c.Name == "clone3") && isThread(*c) && c.Ret > 0 {
+			group[int(c.Ret)] = leader(c.PID)
+		}
 		if c.Kind == KindExit || c.Kind == KindKilled {
 			delete(interrupted, c.PID)
 		}
 		if c.Kind != KindSyscall {
 			continue
+		}
+		if _, ok := interrupted[c.PID]; !ok {
+			// A Go program's retry after EINTR may run on another thread
+			// (the goroutine's P was taken while it sat in the call): an
+			// interrupted call whose thread has made no call since, made
+			// again on the same descriptor by a thread of its process, is
+			// that retry.
+			for pid, j := range interrupted {
+				if prev := &out[j]; prev.Name == c.Name && prev.Arg(0) == c.Arg(0) && leader(pid) == leader(c.PID) {
+					delete(interrupted, pid)
+					interrupted[c.PID] = j
+					break
+				}
+			}
 		}
 		if j, ok := interrupted[c.PID]; ok {
 			delete(interrupted, c.PID)
@@ -164,8 +190,13 @@ func visible(calls []Call) []Call {
 					interrupted[c.PID] = j
 				}
 				continue
-			case c.Name == prev.Name && c.Arg(0) == prev.Arg(0): // restarted
-				drop[j] = true
+			case c.Name == prev.Name && c.Arg(0) == prev.Arg(0): // restarted, where it was first made
+				prev.RetText, prev.Ret, prev.Errno, prev.NoReturn = c.RetText, c.Ret, c.Errno, c.NoReturn
+				drop[i] = true
+				if isRestart(c.Errno) || c.Errno == "EINTR" {
+					interrupted[c.PID] = j
+				}
+				continue
 			default: // the program saw EINTR
 				prev.Ret, prev.Errno, prev.NoReturn = -1, "EINTR", false
 			}

@@ -25,13 +25,14 @@ func TestNetworkCServer(t *testing.T) {
 		"recvfrom(sock#1)",
 		"fork() = proc#2",
 		"proc#2: sendto(sock#1)", // the child inherits the socket
-		"proc#2: close(sock#1)",
-		// the recvfrom SIGCHLD interrupted was restarted by the program: once
+		// the recvfrom SIGCHLD interrupted was restarted by the program:
+		// once, where the parent first entered it, before the child closed
 		"recvfrom(sock#1)",
+		"proc#2: close(sock#1)",
 		"fork() = proc#3",
+		"recvfrom(sock#1) = -1 EINTR", // SIGTERM: the program saw EINTR and left its loop
 		"proc#3: sendto(sock#1)",
 		"proc#3: close(sock#1)",
-		"recvfrom(sock#1) = -1 EINTR", // SIGTERM: the program saw EINTR and left its loop
 		"close(sock#1)",
 	})
 	if fork := steps[4]; fork.Name != "clone" || fork.Family != "fork" || fork.Ret != 13233 || fork.Proc != 1 {
@@ -41,6 +42,14 @@ func TestNetworkCServer(t *testing.T) {
 		t.Errorf("child's sendto %+v", s)
 	}
 	checkKeys(t, strace.OfProc(steps, 3), []string{"proc#3: sendto(sock#1)", "proc#3: close(sock#1)"})
+	// Serialize gives each child's steps as a block after its fork
+	checkKeys(t, strace.Serialize(steps, false), []string{
+		"socket() = sock#1", "bind(sock#1)", "getsockname(sock#1)", "recvfrom(sock#1)",
+		"fork() = proc#2", "proc#2: sendto(sock#1)", "proc#2: close(sock#1)",
+		"recvfrom(sock#1)",
+		"fork() = proc#3", "proc#3: sendto(sock#1)", "proc#3: close(sock#1)",
+		"recvfrom(sock#1) = -1 EINTR", "close(sock#1)",
+	})
 }
 
 // The C client and the Go client on the syscall package make the same
@@ -357,6 +366,33 @@ func TestNetworkFollowsDescriptors(t *testing.T) {
 1 close(3) = 0`,
 			[]string{"epoll_create() = ep#1", "socket() = sock#1", "epoll_ctl(ep#1, sock#1)", "epoll_wait(ep#1)",
 				"epoll_wait(ep#1) = -1 EINTR", "close(ep#1)"}},
+
+		{"a restarted call keeps its place", `
+1 socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = 3
+1 clone(child_stack=0x1, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS, tls=0x2) = 2
+1 recvfrom(3, 0x1, 8, 0, NULL, NULL) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)
+1 --- SIGURG {si_signo=SIGURG, si_code=SI_TKILL, si_pid=1, si_uid=0} ---
+2 sendto(3, "x", 1, 0, NULL, 0) = 1
+1 recvfrom(3, "x", 8, 0, NULL, NULL) = 1`,
+			[]string{"socket() = sock#1", "recvfrom(sock#1)", "sendto(sock#1)"}},
+
+		{"a retry on another thread of the process", `
+1 socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3
+1 clone(child_stack=0x1, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS, tls=0x2) = 2
+1 accept4(3, NULL, NULL, 0) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)
+1 --- SIGURG {si_signo=SIGURG, si_code=SI_TKILL, si_pid=1, si_uid=0} ---
+2 accept4(3, NULL, NULL, 0) = 4
+2 close(4) = 0`,
+			[]string{"socket() = sock#1", "accept(sock#1) = sock#2", "close(sock#2)"}},
+
+		{"a forked process's same call is not a retry", `
+1 socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3
+1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x1) = 2
+1 accept4(3, NULL, NULL, 0) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)
+1 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=2, si_uid=0, si_status=0} ---
+2 accept4(3, NULL, NULL, 0) = 4
+1 close(3) = 0`,
+			[]string{"socket() = sock#1", "fork() = proc#2", "accept(sock#1) = -1 EINTR", "proc#2: accept(sock#1) = sock#2", "close(sock#1)"}},
 
 		{"-y finds sockets the trace did not make", `
 1 recvfrom(3<socket:[77]>, "x", 8, 0, NULL, NULL) = 1
