@@ -51,7 +51,8 @@ func newFlags(name, usage, about string, examples []string, stdout io.Writer) *c
 // parse parses flags placed anywhere among the positional arguments and
 // checks the number of positional ones. "--" ends the flags. A negative
 // number ("-1") is taken as a positional argument, so that a bad port gets
-// its own message rather than "flag provided but not defined".
+// its own message rather than "flag provided but not defined". A negative
+// want takes any number.
 func parse(fs *cmdFlags, args []string, want int) ([]string, error) {
 	var pos []string
 	for len(args) > 0 {
@@ -80,7 +81,7 @@ func parse(fs *cmdFlags, args []string, want int) ([]string, error) {
 		}
 		args = append(append([]string(nil), fs.Args()...), args[end:]...)
 	}
-	if len(pos) != want {
+	if want >= 0 && len(pos) != want {
 		return nil, &usageError{msg: fmt.Sprintf("expected %d arguments, got %d", want, len(pos)), showUsage: true}
 	}
 	return pos, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,9 +45,86 @@ const compareDelay = 50 * time.Millisecond
 // the udp-lengthy-server modes with a C twin (fork-exec and prefork have
 // none, nor a net twin: nothing to compare them with).
 var (
-	comparePrograms     = []string{"udp-echo-client", "udp-echo-server", "tcp-echo-client", "tcp-echo-server", "udp-lengthy-server"}
+	comparePrograms     = []string{"udp-echo-client", "udp-echo-server", "tcp-echo-client", "tcp-echo-server", "udp-lengthy-server", "tcp-slow-client"}
 	lengthyCompareModes = []string{"iterative", "thread", "fork", "async"}
 )
+
+// compareTargets is every program and flag set compare traces with a C
+// twin: what the tests prove, three runs each.
+func compareTargets() [][]string {
+	out := [][]string{{"udp-echo-client"}, {"udp-echo-server"}, {"udp-echo-server", "--batch", "8"}}
+	for _, m := range lengthyCompareModes {
+		out = append(out, []string{"udp-lengthy-server", "--mode", m})
+	}
+	out = append(out, []string{"tcp-echo-client"}, []string{"tcp-slow-client"})
+	for _, m := range tcpCompareModes() {
+		out = append(out, []string{"tcp-echo-server", "--mode", m})
+	}
+	return out
+}
+
+// programFlags are the flags of the traced program that compare takes
+// after its name: the ones that choose which code runs, and so which C
+// twin it is compared with.
+type programFlags struct {
+	mode    string
+	batch   int // udp-echo-server: recvmmsg/sendmmsg
+	clients int // tcp-slow-client: connections at once
+}
+
+// compareSlowClients is how many connections compare's slow client makes
+// by default: enough to show a thread per connection, few enough to read.
+const compareSlowClients = 2
+
+// parseProgramFlags reads the flags given after the program's name; each
+// program takes only those that choose its code.
+// compare's own flags (own) may come there too.
+func parseProgramFlags(program string, args []string, mode string, own *cmdFlags) (programFlags, error) {
+	pf := programFlags{mode: mode}
+	fs := newFlags("compare "+program, "[flags]", "", nil, io.Discard)
+	fs.help = own.help
+	own.VisitAll(func(f *flag.Flag) {
+		if f.Name != "mode" {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	var names []string
+	switch program {
+	case "tcp-echo-server", "udp-lengthy-server":
+		fs.StringVar(&pf.mode, "mode", mode, "server model")
+		names = append(names, "--mode")
+	case "udp-echo-server":
+		fs.IntVar(&pf.batch, "batch", 0, "recvmmsg/sendmmsg batch")
+		names = append(names, "--batch")
+	case "tcp-slow-client":
+		fs.IntVar(&pf.clients, "clients", compareSlowClients, "connections at once")
+		names = append(names, "--clients")
+	}
+	takes := "no flags of its own"
+	if len(names) > 0 {
+		takes = "only " + strings.Join(names, ", ") + " of its own flags"
+	}
+	pos, err := parse(fs, args, -1) // positional ones are refused below
+	if errors.Is(err, flag.ErrHelp) {
+		return pf, err
+	}
+	if err != nil {
+		return pf, usagef("%v: in compare, %s takes %s", err, program, takes)
+	}
+	if len(pos) > 0 {
+		return pf, &usageError{msg: fmt.Sprintf("expected 1 arguments, got %d: compare picks the address, word and port itself", 1+len(pos)), showUsage: true}
+	}
+	if mode != "" && pf.mode != mode {
+		return pf, usagef("--mode %s before the program and --mode %s after it: give it once", mode, pf.mode)
+	}
+	if pf.batch < 0 || pf.batch > udp.MaxBatch {
+		return pf, usagef("invalid --batch %d: want 1 to %d", pf.batch, udp.MaxBatch)
+	}
+	if program == "tcp-slow-client" && (pf.clients < 1 || pf.clients > 20) {
+		return pf, usagef("invalid --clients %d: compare traces 1 to 20 connections", pf.clients)
+	}
+	return pf, nil
+}
 
 // tcpCompareModes returns tcp-echo-server's modes (tcpModes), in the
 // tutorial's order; each has its C twin in tcp/testdata/<mode>.c.
@@ -67,9 +145,10 @@ func tcpCompareModes() []string {
 	return append(out, rest...)
 }
 
-// compareSpec returns the spec of program and mode, or a usage error
+// compareSpec returns the spec of program with its flags, or a usage error
 // naming the valid ones.
-func compareSpec(program, mode string) (twinSpec, error) {
+func compareSpec(program string, pf programFlags) (twinSpec, error) {
+	mode := pf.mode
 	epoll := []string{"epoll_wait", "epoll_pwait"}
 	s := twinSpec{program: program, mode: mode, netIdle: epoll}
 	modes := map[string][]string{"tcp-echo-server": tcpCompareModes(), "udp-lengthy-server": lengthyCompareModes}[program]
@@ -98,6 +177,19 @@ func compareSpec(program, mode string) (twinSpec, error) {
 		s.raw, s.net = []string{program, "--impl", "raw"}, []string{program, "--impl", "net"}
 		s.rawFile, s.netFile, s.csrc = "udp/echo_server.go", "udp/echo_server_net.go", "udp/testdata/echo_server.c"
 		s.idle = []string{"recvfrom"}
+		if pf.batch > 0 { // raw only
+			s.raw = append(s.raw, "--batch", fmt.Sprint(pf.batch))
+			s.net, s.netFile = nil, ""
+			s.rawFile, s.csrc, s.cargs = "udp/echo_batch.go", "udp/testdata/echo_server_batch.c", []string{fmt.Sprint(pf.batch)}
+			s.idle = []string{"recvmmsg"}
+		}
+	case "tcp-slow-client":
+		s.tcp, s.threaded = true, true
+		clients := []string{"--clients", fmt.Sprint(pf.clients), "--delay", "0s"}
+		s.raw = append([]string{program, "--impl", "raw"}, clients...)
+		s.net = append([]string{program, "--impl", "net"}, clients...)
+		s.rawFile, s.netFile, s.csrc = "tcp/slow_client.go", "tcp/slow_client_net.go", "tcp/testdata/slow_client.c"
+		s.cflags, s.cargs = []string{cref.Pthread}, []string{fmt.Sprint(pf.clients), "0"}
 	case "tcp-echo-server":
 		s.server, s.tcp = true, true
 		s.raw = []string{program, "--mode", mode, "--impl", "raw"}
@@ -133,6 +225,27 @@ func compareSpec(program, mode string) (twinSpec, error) {
 	return s, nil
 }
 
+// splitAtProgram splits compare's command line at the program's name:
+// compare's own flags before it, the program's flags after it.
+func splitAtProgram(fs *cmdFlags, args []string) (own []string, program string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--":
+			if i+1 < len(args) {
+				return args[:i], args[i+1], args[i+2:]
+			}
+			return args[:i], "", nil
+		case isFlag(args[i]):
+			if takesValue(fs, args[i]) {
+				i++
+			}
+		default:
+			return args[:i], args[i], args[i+1:]
+		}
+	}
+	return args, "", nil
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -143,26 +256,37 @@ func contains(list []string, s string) bool {
 }
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compare", "[flags] <program>",
+	fs := newFlags("compare", "[flags] <program> [program flags]",
 		"Runs the raw program, its net twin and its C twin (when cc is installed and the\n"+
 			"sources are found) under strace on ephemeral loopback ports, against one client\n"+
 			"(for a server) or one server (for a client), and prints their network system\n"+
 			"calls side by side, aligned by step. Each difference is marked and explained from\n"+
 			"the table of known differences (internal/strace/known.go), or marked UNEXPLAINED.\n"+
-			"Programs: "+strings.Join(comparePrograms, ", ")+";\n"+
-			"--mode for tcp-echo-server ("+strings.Join(tcpCompareModes(), ", ")+") and\n"+
-			"udp-lengthy-server ("+strings.Join(lengthyCompareModes, ", ")+"). Needs strace.",
-		[]string{"socklab compare udp-echo-client", "socklab compare --mode select tcp-echo-server"}, stdout)
-	mode := fs.String("mode", "", "server model, for tcp-echo-server and udp-lengthy-server")
+			"Programs: "+strings.Join(comparePrograms, ", ")+".\n"+
+			"Program flags, after its name: --mode for tcp-echo-server ("+strings.Join(tcpCompareModes(), ", ")+")\n"+
+			"and udp-lengthy-server ("+strings.Join(lengthyCompareModes, ", ")+"); --batch N for udp-echo-server;\n"+
+			fmt.Sprintf("--clients N for tcp-slow-client (default %d). Needs strace.", compareSlowClients),
+		[]string{"socklab compare udp-echo-client", "socklab compare tcp-echo-server --mode select", "socklab compare udp-echo-server --batch 32"}, stdout)
+	mode := fs.String("mode", "", "server model, for tcp-echo-server and udp-lengthy-server (also taken after the program's name)")
 	asJSON := fs.Bool("json", false, "print the comparison as JSON")
 	word := fs.String("word", "hello", "what the client sends")
 	timeout := fs.Duration("timeout", 10*time.Second, "bound on each traced run")
 	src := fs.String("src", "", "the socklab source tree holding the C twins (default: found from the working directory or the binary)")
-	pos, err := parse(fs, args, 1)
-	if err != nil {
+	own, program, rest := splitAtProgram(fs, args)
+	if _, err := parse(fs, own, 0); err != nil {
 		return err
 	}
-	spec, err := compareSpec(pos[0], *mode)
+	if program == "" {
+		return &usageError{msg: "expected 1 arguments, got 0", showUsage: true}
+	}
+	pf, err := parseProgramFlags(program, rest, *mode, fs)
+	if err != nil {
+		if !contains(comparePrograms, program) { // the program's name is the first mistake
+			_, err = compareSpec(program, pf)
+		}
+		return err
+	}
+	spec, err := compareSpec(program, pf)
 	if err != nil {
 		return err
 	}

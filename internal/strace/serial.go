@@ -6,7 +6,7 @@ import (
 )
 
 // strand is one line of control in a traced program: a process, or with
-// Serialize's byConn the work on one accepted connection inside it.
+// Serialize's byConn the work on one socket inside it.
 type strand struct {
 	proc int
 	conn string // "sock#2"; "" for the process's own
@@ -18,11 +18,12 @@ type strand struct {
 //   - the steps of a forked process come as one block right after the
 //     fork that made it (the parent's close of its copy of the connection
 //     then follows the child's echo, whichever ran first);
-//   - with byConn, the steps a process makes on an accepted connection
-//     come as one block right after the accept that made it. That is how a
-//     thread-per-connection server must be read: its main thread's next
-//     accept and the worker's reads race, in C as in Go. Never set it for
-//     an event loop, whose one thread interleaves its clients on purpose.
+//   - with byConn, the steps a process makes on a socket come as one block
+//     right after the step that made it (accept, or socket). That is how a
+//     thread-per-connection program must be read: a server's next accept
+//     races the worker's reads, a threaded client's connections race each
+//     other, in C as in Go. Never set it for an event loop, whose one
+//     thread interleaves its clients on purpose.
 //
 // Within a strand the order is the trace's. Serialize keeps every step.
 func Serialize(steps []Step, byConn bool) []Step {
@@ -33,7 +34,7 @@ func Serialize(steps []Step, byConn bool) []Step {
 	accepted := map[strand]bool{}
 	for _, s := range steps {
 		k := strand{proc: s.Proc}
-		if byConn && s.Family != "accept" {
+		if byConn {
 			for _, r := range s.Refs {
 				if accepted[strand{s.Proc, r}] {
 					k.conn = r
@@ -53,7 +54,7 @@ func Serialize(steps []Step, byConn bool) []Step {
 			switch {
 			case isProc && err == nil:
 				child = strand{proc: proc}
-			case byConn && s.Family == "accept" && strings.HasPrefix(n, "sock#"):
+			case byConn && (s.Family == "accept" || s.Family == "socket") && strings.HasPrefix(n, "sock#"):
 				child = strand{proc: s.Proc, conn: n}
 				accepted[child] = true
 			default:

@@ -50,6 +50,18 @@ func TestSerialize(t *testing.T) {
 				"accept(sock#1) = sock#2", "read(sock#2)", "close(sock#2)",
 				"accept(sock#1) = sock#3", "read(sock#3)", "close(sock#3)",
 				"close(sock#1)"}},
+
+		{"byConn puts a threaded client's connections one after the other", `
+1 socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3
+2 socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 4
+2 connect(4, {sa_family=AF_INET, sin_port=htons(7), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+1 connect(3, {sa_family=AF_INET, sin_port=htons(7), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+1 sendto(3, "x", 1, MSG_NOSIGNAL, NULL, 0) = 1
+2 sendto(4, "y", 1, MSG_NOSIGNAL, NULL, 0) = 1
+2 close(4) = 0
+1 close(3) = 0`, true,
+			[]string{"socket() = sock#1", "connect(sock#1)", "sendto(sock#1)", "close(sock#1)",
+				"socket() = sock#2", "connect(sock#2)", "sendto(sock#2)", "close(sock#2)"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			steps := strace.Network(parseText(t, tt.trace))

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every program compare knows, with each flag set that picks another C
+// twin, lines up with its C twin with nothing unexplained, three runs in
+// a row: a timing-dependent step would show as an unexplained row in one
+// of them.
+func TestCompareEveryProgram(t *testing.T) {
+	needCompareTools(t)
+	for _, args := range compareTargets() {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			for run := range 3 {
+				c := runCompareJSON(t, args...)
+				var cols []string
+				for _, col := range c.Columns {
+					cols = append(cols, col.Name)
+				}
+				if !strings.HasPrefix(cols[0], "raw") || !strings.Contains(strings.Join(cols, " "), "c") {
+					t.Fatalf("run %d: columns %v, missing %v: no C column", run, cols, c.Missing)
+				}
+				checkRawCAligned(t, c, false)
+				if c.Unexplained != 0 {
+					t.Fatalf("run %d: %d unexplained differences", run, c.Unexplained)
+				}
+			}
+		})
+	}
+}
+
+// compare takes the program's own flags after its name, and names what a
+// program takes when given something else.
+func TestCompareProgramFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tcp-echo-server", "--mode", "nope"}, "invalid --mode \"nope\" for tcp-echo-server"},
+		{[]string{"--mode", "poll", "tcp-echo-server", "--mode", "select"}, "--mode poll before the program and --mode select after it"},
+		{[]string{"udp-echo-client", "--mode", "fork"}, "in compare, udp-echo-client takes no flags of its own"},
+		{[]string{"udp-echo-server", "--batch", "-1"}, "invalid --batch -1"},
+		{[]string{"udp-echo-server", "--quiet"}, "in compare, udp-echo-server takes only --batch of its own flags"},
+		{[]string{"tcp-echo-server", "7777"}, "expected 1 arguments, got 2: compare picks the address, word and port itself"},
+		{[]string{"tcp-slow-client", "--clients", "0"}, "invalid --clients 0"},
+		{[]string{"nope", "--batch", "1"}, "unknown program \"nope\""},
+	} {
+		r := runCmd(t, 30*time.Second, socklab(append([]string{"compare"}, tc.args...)...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("compare %v: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	// compare's own flags may come after the program's name too
+	if c := runCompareJSON(t, "udp-echo-server", "--batch", "4", "--word", "flags"); c.Columns[0].Name != "raw" {
+		t.Errorf("compare udp-echo-server --batch 4 --word flags --json: columns %v", c.Columns)
+	}
+}
