@@ -28,12 +28,15 @@ type Config struct {
 	Quiet bool          // no "Client connected" lines; reports still go to Log
 	Idle  time.Duration // close a connection silent this long; 0 never (the C default)
 
-	// MaxClients caps the connections served at once: select refuses
-	// clients beyond it (and always those whose descriptor select cannot
-	// watch), fork refuses them while that many children live, counting
-	// the refusals on Log. 0 means the default: FD_SETSIZE for select,
-	// DefaultMaxChildren for fork.
+	// MaxClients caps the clients the select server serves at once; it
+	// refuses those beyond (and always those whose descriptor select
+	// cannot watch). 0 means FD_SETSIZE.
 	MaxClients int
+
+	// MaxChildren caps the children of the fork server; it refuses
+	// clients while that many live, counting the refusals on Log. 0 means
+	// DefaultMaxChildren.
+	MaxChildren int
 
 	// Clients is how many connections the faithful select server waits
 	// for before it selects; 0 means the tutorial's 20.
