@@ -1,22 +1,24 @@
-// Package poll is socklab's readiness layer over package sys: the
-// bookkeeping a C event loop keeps around select(2), poll(2) and epoll(7),
-// so that the servers of package tcp read like Stevens' tcpservselect01.c
-// and tcpservpoll01.c without re-deriving maxfd or free slots each time.
+// Package poll is socklab's readiness layer over package sys for the
+// programs whose lesson is not the readiness call itself: an epoll
+// instance with its event buffer, timers, and a wake descriptor.
 //
-//   - Select keeps the interest sets apart from the sets the kernel
-//     overwrites, and refuses a descriptor of FD_SETSIZE (1024) or more
-//     with an error (sys.ErrFDSetSize) where x/sys/unix's FdSet.Set
-//     panics and C's FD_SET writes past the set.
-//   - Poll is a []pollfd whose free slots hold -1, reused before the
-//     array grows: no descriptor ceiling.
-//   - Epoll (epoll.go) wraps an epoll instance, level- or edge-triggered.
+//   - Epoll (epoll.go) wraps an epoll instance, level- or edge-triggered:
+//     the event loops of tcp/epoll.go, udp's async lengthy server and
+//     internal/bench.
+//   - Timer (timer.go) is a timerfd that an epoll loop watches.
 //   - Wake is an eventfd that a loop watches beside its sockets, so that
 //     another goroutine can stop it: close(2) does not wake a thread
-//     blocked in select or poll on the descriptor being closed.
+//     blocked in epoll_wait on the descriptor being closed. The servers of
+//     package tcp need none; they stop by shutdown(2) of the listening
+//     socket, as their C twins do.
+//
+// The select and poll servers of package tcp keep their sys.FdSet values
+// and their []sys.PollFd themselves, as Stevens' tcpservselect01.c and
+// tcpservpoll01.c do, so they do not come here.
 //
 // EINTR is retried by sys, with the timeout recomputed from a deadline, so
 // a Wait returns on readiness, timeout or a real error only. Nothing here
-// allocates once the sets have grown to their working size.
+// allocates once the event buffers have grown to their working size.
 //
-// Man pages: select(2), poll(2), epoll(7), eventfd(2). Linux only.
+// Man pages: epoll(7), timerfd_create(2), eventfd(2). Linux only.
 package poll

@@ -1,7 +1,6 @@
 package poll
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,66 +25,33 @@ func newWake(t *testing.T) *Wake {
 	return w
 }
 
-func TestSelectRefusesHighFD(t *testing.T) {
-	var s Select
-	for _, fd := range []int{-1, sys.FD_SETSIZE, 5000} {
-		if err := s.Add(fd, unix.POLLIN); !errors.Is(err, sys.ErrFDSetSize) {
-			t.Errorf("Add(%d) = %v, want ErrFDSetSize", fd, err)
-		}
-	}
-	if s.Nfds() != 0 {
-		t.Fatalf("refused Adds moved nfds to %d", s.Nfds())
-	}
-	s.Add(3, unix.POLLIN)
-	s.Add(10, unix.POLLOUT)
-	if s.Nfds() != 11 {
-		t.Fatalf("nfds %d, want 11", s.Nfds())
-	}
-	s.Remove(10)
-	if s.Nfds() != 4 {
-		t.Fatalf("nfds %d after removing the highest, want 4", s.Nfds())
-	}
-	s.Remove(3)
-	if s.Nfds() != 0 {
-		t.Fatalf("nfds %d after removing all, want 0", s.Nfds())
-	}
+// selectIn waits up to d for fd to be readable with select(2).
+func selectIn(fd int, d time.Duration) (int, bool, error) {
+	var r sys.FdSet
+	r.Set(fd)
+	n, err := sys.Select(fd+1, &r, nil, nil, d)
+	return n, r.IsSet(fd), err
 }
 
-func TestPollSlotsReused(t *testing.T) {
-	var p Poll
-	a := p.Add(5, unix.POLLIN)
-	b := p.Add(6, unix.POLLIN)
-	c := p.Add(7, unix.POLLIN)
-	p.Remove(b)
-	if d := p.Add(8, unix.POLLIN); d != b {
-		t.Fatalf("Add after Remove(%d) took slot %d", b, d)
-	}
-	p.Remove(c)
-	if len(p.Fds) != 2 {
-		t.Fatalf("trailing free slot kept: %d slots", len(p.Fds))
-	}
-	p.Remove(b)
-	p.Remove(a)
-	if len(p.Fds) != 0 || len(p.free) != 0 {
-		t.Fatalf("empty Poll has %d slots, %d free", len(p.Fds), len(p.free))
-	}
+// pollIn waits up to d for fd to be readable with poll(2).
+func pollIn(fd int, d time.Duration) (int, bool, error) {
+	fds := []sys.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := sys.Poll(fds, d)
+	return n, fds[0].Revents&unix.POLLIN != 0, err
 }
 
-// A goroutine's Wake makes a blocked Wait return; Drain makes it block again.
+// A goroutine's Wake makes a blocked select or poll return; Drain makes it
+// block again.
 func TestWakeStopsWaits(t *testing.T) {
 	w := newWake(t)
 	waits := map[string]func() (bool, error){
 		"select": func() (bool, error) {
-			var s Select
-			s.Add(w.Fd(), unix.POLLIN)
-			n, err := s.Wait(5 * time.Second)
-			return n == 1 && s.Readable(w.Fd()), err
+			n, in, err := selectIn(w.Fd(), 5*time.Second)
+			return n == 1 && in, err
 		},
 		"poll": func() (bool, error) {
-			var p Poll
-			slot := p.Add(w.Fd(), unix.POLLIN)
-			n, err := p.Wait(5 * time.Second)
-			return n == 1 && p.Fds[slot].Revents&unix.POLLIN != 0, err
+			n, in, err := pollIn(w.Fd(), 5*time.Second)
+			return n == 1 && in, err
 		},
 	}
 	for name, wait := range waits {
@@ -99,9 +65,7 @@ func TestWakeStopsWaits(t *testing.T) {
 			if err := w.Drain(); err != nil {
 				t.Fatal(err)
 			}
-			var p Poll
-			p.Add(w.Fd(), unix.POLLIN)
-			if n, err := p.Wait(0); n != 0 || err != nil {
+			if n, _, err := pollIn(w.Fd(), 0); n != 0 || err != nil {
 				t.Fatalf("after Drain: poll %d, %v; want 0", n, err)
 			}
 		})
@@ -138,14 +102,12 @@ func TestWaitSurvivesSignals(t *testing.T) {
 		wait func(time.Duration) (int, error)
 	}{
 		{"select", func(d time.Duration) (int, error) {
-			var s Select
-			s.Add(w.Fd(), unix.POLLIN)
-			return s.Wait(d)
+			n, _, err := selectIn(w.Fd(), d)
+			return n, err
 		}},
 		{"poll", func(d time.Duration) (int, error) {
-			var p Poll
-			p.Add(w.Fd(), unix.POLLIN)
-			return p.Wait(d)
+			n, _, err := pollIn(w.Fd(), d)
+			return n, err
 		}},
 	} {
 		start := time.Now()
@@ -160,21 +122,16 @@ func TestWaitSurvivesSignals(t *testing.T) {
 	}
 }
 
-// Waiting, waking and draining allocate nothing.
+// Waking and draining allocate nothing.
 func TestZeroAllocs(t *testing.T) {
 	w := newWake(t)
-	var s Select
-	s.Add(w.Fd(), unix.POLLIN)
-	var p Poll
-	p.Add(w.Fd(), unix.POLLIN)
+	fds := []sys.PollFd{{Fd: int32(w.Fd()), Events: unix.POLLIN}}
 	allocs := testing.AllocsPerRun(100, func() {
 		w.Wake()
-		s.Wait(0)
-		p.Wait(0)
+		sys.Poll(fds, 0)
 		w.Drain()
-		p.Remove(p.Add(99, unix.POLLIN))
 	})
 	if allocs != 0 {
-		t.Fatalf("%.1f allocations per wake/wait/drain, want 0", allocs)
+		t.Fatalf("%.1f allocations per wake/poll/drain, want 0", allocs)
 	}
 }

@@ -9,17 +9,25 @@ import (
 	"github.com/socklab/socklab/sys"
 )
 
-// client is one connection of the select and poll loops: a non-blocking
-// descriptor, the bytes read and not yet echoed (buf[off:end]) and when it
-// was last heard from. While bytes are pending the loop watches POLLOUT
-// instead of POLLIN: a client that does not read stops being read, and
-// nothing blocks the loop or grows without bound.
+// client is one connection of the select and poll loops, struct client of
+// select.c and poll.c: whether the slot is in use, a non-blocking
+// descriptor, the bytes read and not yet echoed (buf[off:end]) and, for
+// Config.Idle, when it was last heard from. While bytes are pending the
+// loop watches POLLOUT instead of POLLIN: a client that does not read
+// stops being read, and nothing blocks the loop or grows without bound.
 type client struct {
+	open     bool
 	fd       int
 	addr     sys.SockaddrIn
 	buf      [BufSize]byte
 	off, end int
 	last     time.Time
+}
+
+// accepted fills a free slot with a new connection (C's memset and
+// open = 1).
+func (c *client) accepted(fd int, addr *sys.SockaddrIn, now time.Time) {
+	*c = client{open: true, fd: fd, addr: *addr, last: now}
 }
 
 // pending reports bytes waiting for the socket to take them.
@@ -59,28 +67,51 @@ func (c *client) flush() (bool, error) {
 	return true, nil
 }
 
-// clientPool recycles client structs, so that a loop with a steady
-// population allocates nothing.
-type clientPool struct{ free []*client }
-
-func (p *clientPool) get(fd int, addr *sys.SockaddrIn, now time.Time) *client {
-	var c *client
-	if n := len(p.free); n > 0 {
-		c, p.free = p.free[n-1], p.free[:n-1]
-	} else {
-		c = new(client)
+// close closes the connection and frees its slot, reporting err (an
+// idle timeout or a failure) first; C closes silently.
+func (c *client) close(log *logger, err error) {
+	if err != nil {
+		report(log, &c.addr, err)
 	}
-	*c = client{fd: fd, addr: *addr, last: now}
-	return c
+	sys.Close(c.fd)
+	c.open = false
 }
 
-func (p *clientPool) put(c *client) { p.free = append(p.free, c) }
+// closeClients closes every open client, as the C loops do before exit.
+func closeClients(clients []client) {
+	for i := range clients {
+		if clients[i].open {
+			sys.Close(clients[i].fd)
+			clients[i].open = false
+		}
+	}
+}
 
-// untilIdle returns how long a loop may wait before the first of its
-// clients goes idle, or -1 (forever) without an idle limit.
-func untilIdle(idle time.Duration, oldest time.Time, now time.Time) time.Duration {
-	if idle <= 0 || oldest.IsZero() {
+// errIdle is how a loop closes a client silent for Config.Idle; report
+// tells it as "Closed idle client" (isIdle).
+var errIdle = unix.EAGAIN
+
+// idle reports a client silent for limit (Config.Idle; 0 never).
+func (c *client) idle(limit time.Duration, now time.Time) bool {
+	return limit > 0 && now.Sub(c.last) >= limit
+}
+
+// idleTimeout is the timeout of a loop's select or poll under
+// Config.Idle: until the first open client goes idle, or -1 (forever)
+// without an idle limit or clients. C has no idle limit and passes NULL
+// (select) or -1 (poll).
+func idleTimeout(limit time.Duration, clients []client, now time.Time) time.Duration {
+	if limit <= 0 {
 		return -1
 	}
-	return max(oldest.Add(idle).Sub(now), 0)
+	var oldest time.Time
+	for i := range clients {
+		if c := &clients[i]; c.open && (oldest.IsZero() || c.last.Before(oldest)) {
+			oldest = c.last
+		}
+	}
+	if oldest.IsZero() {
+		return -1
+	}
+	return max(oldest.Add(limit).Sub(now), 0)
 }

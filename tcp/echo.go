@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/socklab/socklab/poll"
 	"github.com/socklab/socklab/sys"
 )
 
@@ -29,12 +28,15 @@ type Config struct {
 	Quiet bool          // no "Client connected" lines; reports still go to Log
 	Idle  time.Duration // close a connection silent this long; 0 never (the C default)
 
-	// MaxClients caps the connections served at once: select refuses
-	// clients beyond it (and always those whose descriptor select cannot
-	// watch), fork refuses them while that many children live, counting
-	// the refusals on Log. 0 means the default: FD_SETSIZE for select,
-	// DefaultMaxChildren for fork.
+	// MaxClients caps the clients the select server serves at once; it
+	// refuses those beyond (and always those whose descriptor select
+	// cannot watch). 0 means FD_SETSIZE.
 	MaxClients int
+
+	// MaxChildren caps the children of the fork server; it refuses
+	// clients while that many live, counting the refusals on Log. 0 means
+	// DefaultMaxChildren.
+	MaxChildren int
 
 	// Clients is how many connections the faithful select server waits
 	// for before it selects; 0 means the tutorial's 20.
@@ -151,21 +153,21 @@ func (l *logger) connected(addr *sys.SockaddrIn) {
 	l.w.Write(l.line)
 }
 
-// Stop ends Serve calls from another goroutine, the way the kernel allows:
-// shutdown(SHUT_RDWR) wakes a thread blocked in accept or recv on the
-// socket (close does not), and the event loops watch a Wake. A Stop is
-// safe for concurrent use; Stop may be called before, during or after the
-// Serve call, and more than once.
+// Stop ends Serve calls from another goroutine, the way the kernel allows
+// and the C twins do: shutdown(SHUT_RDWR) wakes a thread blocked in accept
+// or recv on the socket (close does not), and an event loop's select,
+// poll or epoll_wait reports the shut-down listening socket, whose accept
+// then fails with EINVAL. A Stop is safe for concurrent use; Stop may be
+// called before, during or after the Serve call, and more than once.
 type Stop struct {
 	mu      sync.Mutex
 	stopped bool
 	listen  []int            // listening sockets to shut down
 	conns   map[int]struct{} // connected sockets of the blocking models
-	wake    *poll.Wake
 }
 
-// NewStop returns a Stop with its wake descriptor. Close it after the
-// Serve calls have returned.
+// NewStop returns a Stop. It holds no descriptor: the error is always nil
+// and Close has nothing to release; both stay for the callers.
 //
 // It also sleeps a nanosecond, which makes Go's runtime create its own
 // epoll instance and eventfd now: the runtime does so lazily, at the first
@@ -173,16 +175,11 @@ type Stop struct {
 // descriptors then, as a server at RLIMIT_NOFILE is.
 func NewStop() (*Stop, error) {
 	time.Sleep(time.Nanosecond)
-	w, err := poll.NewWake()
-	if err != nil {
-		return nil, err
-	}
-	return &Stop{conns: make(map[int]struct{}), wake: w}, nil
+	return &Stop{conns: make(map[int]struct{})}, nil
 }
 
 // Stop makes every Serve call using s return: listening sockets and the
-// connections of the blocking models are shut down, the event loops are
-// woken.
+// connections of the blocking models are shut down.
 func (s *Stop) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -196,11 +193,11 @@ func (s *Stop) Stop() error {
 	for fd := range s.conns {
 		sys.Shutdown(fd, unix.SHUT_RDWR)
 	}
-	return s.wake.Wake()
+	return nil
 }
 
-// Close releases the wake descriptor.
-func (s *Stop) Close() error { return s.wake.Close() }
+// Close releases nothing; see NewStop.
+func (s *Stop) Close() error { return nil }
 
 // Stopped reports whether Stop was called.
 func (s *Stop) Stopped() bool {

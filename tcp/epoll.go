@@ -30,10 +30,14 @@ import (
 // drained. The listening socket is level-triggered, so that a bounded
 // accept batch never loses an edge. Shared with the C twin.
 //
+// Stop shuts the listening sockets down, as the C twin's main does after
+// sigwait: each loop sees EPOLLHUP on its listening socket, accept fails
+// with EINVAL, and the loop closes its clients and returns.
+//
 // Differences from the C twin, from Go itself: loops are goroutines, not
-// pthreads; each loop also watches the Stop's wake descriptor, where C
-// leaves epoll_wait with EINTR; Config.Idle closes silent clients (off by
-// default); the reserve descriptor of echo.go at RLIMIT_NOFILE. Nothing is
+// pthreads, and they write to Config.Log through one lock; Config.Idle
+// closes silent clients (off by default: idleSweep); the reserve
+// descriptor of echo.go at RLIMIT_NOFILE (spare.accept). Nothing is
 // allocated per message.
 
 // EpollBufSize is the size of each loop's read buffer.
@@ -87,18 +91,15 @@ func ServeEpoll(listenfds []int, st *Stop, cfg Config) error {
 		if err := ep.Add(fd, unix.EPOLLIN); err != nil {
 			return fmt.Errorf("Failed to watch the server socket: %w", err)
 		}
-		if err := ep.Add(st.wake.Fd(), unix.EPOLLIN); err != nil {
-			return fmt.Errorf("Failed to watch the stop descriptor: %w", err)
-		}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(listenfds))
-	var logMu sync.Mutex
+	cfg.Log = &lockedWriter{w: cfg.log()} // the loops report through one writer
 	for i, fd := range listenfds {
 		spare := newReserve()
 		wg.Go(func() {
 			defer spare.close()
-			errs[i] = serveEpollLoop(fd, eps[i], &spare, st, cfg, &logMu)
+			errs[i] = serveEpollLoop(fd, eps[i], &spare, cfg)
 			if errs[i] != nil {
 				st.Stop() // one loop failed: stop the others
 			}
@@ -108,12 +109,29 @@ func ServeEpoll(listenfds []int, st *Stop, cfg Config) error {
 	return errors.Join(errs...)
 }
 
-// econn is one client of an epoll loop.
+// econn is one client of an epoll loop, struct conn of epoll.c.
 type econn struct {
+	open    bool
 	fd      int
 	addr    sys.SockaddrIn
 	pending []byte // bytes the socket did not take; capacity kept for reuse
 	last    time.Time
+}
+
+// accepted fills a free slot with a new connection, keeping the slot's
+// pending buffer.
+func (c *econn) accepted(fd int, addr *sys.SockaddrIn, now time.Time) {
+	c.open, c.fd, c.addr, c.pending, c.last = true, fd, *addr, c.pending[:0], now
+}
+
+// close closes the connection (which also removes it from the epoll set)
+// and frees its slot, reporting err first; C closes silently.
+func (c *econn) close(log *logger, err error) {
+	if err != nil {
+		report(log, &c.addr, err)
+	}
+	sys.Close(c.fd)
+	c.open = false
 }
 
 // flush sends pending bytes; false when the connection failed.
@@ -163,107 +181,91 @@ func (c *econn) serve(buffer []byte) (bool, error) {
 	return true, nil
 }
 
-func serveEpollLoop(listenfd int, ep *poll.Epoll, spare *reserve, st *Stop, cfg Config, logMu *sync.Mutex) error {
+func serveEpollLoop(listenfd int, ep *poll.Epoll, spare *reserve, cfg Config) error {
 	log := newLogger(cfg)
 	buffer := make([]byte, EpollBufSize)
-	var clients []*econn // by descriptor
-	var free []*econn
-	drop := func(c *econn, err error) {
-		if err != nil {
-			logMu.Lock()
-			report(log, &c.addr, err)
-			logMu.Unlock()
-		}
-		clients[c.fd] = nil
-		sys.Close(c.fd) // also removes it from the epoll set
-		free = append(free, c)
-	}
+	var clients []econn // by descriptor
 	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				drop(c, nil)
+		for i := range clients {
+			if clients[i].open {
+				clients[i].close(log, nil)
 			}
 		}
 	}()
-	var now, lastScan time.Time
+	idle := idleSweep{limit: cfg.Idle}
 	for {
-		timeout := time.Duration(-1)
-		if cfg.Idle > 0 {
-			timeout = cfg.Idle / 4
-		}
-		events, err := ep.Wait(timeout)
+		events, err := ep.Wait(idle.timeout())
 		if err != nil {
 			return fmt.Errorf("Failed to wait for events: %w", err)
 		}
-		if cfg.Idle > 0 {
-			now = time.Now()
-		}
+		now := time.Now()
 		for _, ev := range events {
 			fd := int(ev.Fd)
-			switch {
-			case fd == st.wake.Fd():
-				return nil
-			case fd == listenfd:
+			if fd == listenfd {
 				for range Backlog {
-					var addr sys.SockaddrIn
-					clientsock, err := spare.accept(listenfd, &addr)
+					var echoclient sys.SockaddrIn
+					clientsock, err := spare.accept(listenfd, &echoclient)
 					if errors.Is(err, unix.EAGAIN) {
 						break
 					}
 					if errors.Is(err, errShed) || errors.Is(err, unix.ECONNABORTED) {
 						continue
 					}
-					if err != nil && st.Stopped() {
-						return nil // shutdown by Stop, before the wake event was seen
+					if errors.Is(err, unix.EINVAL) {
+						return nil // Stop shut the listening socket down (EPOLLHUP)
 					}
 					if err != nil {
 						return fmt.Errorf("Failed to accept client connection: %w", err)
 					}
-					if !log.quiet {
-						logMu.Lock()
-						log.connected(&addr)
-						logMu.Unlock()
-					}
+					log.connected(&echoclient)
 					if err := sys.SetNonblock(clientsock, true); err == nil {
 						err = ep.Add(clientsock, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET)
 					}
 					if err != nil {
-						logMu.Lock()
-						report(log, &addr, err)
-						logMu.Unlock()
+						report(log, &echoclient, err)
 						sys.Close(clientsock)
 						continue
 					}
 					for len(clients) <= clientsock {
-						clients = append(clients, nil)
+						clients = append(clients, econn{})
 					}
-					var c *econn
-					if n := len(free); n > 0 {
-						c, free = free[n-1], free[:n-1]
-					} else {
-						c = new(econn)
-					}
-					c.fd, c.addr, c.pending, c.last = clientsock, addr, c.pending[:0], now
-					clients[clientsock] = c
+					clients[clientsock].accepted(clientsock, &echoclient, now)
 				}
-			case fd < len(clients) && clients[fd] != nil:
-				c := clients[fd]
+			} else if fd < len(clients) && clients[fd].open {
+				c := &clients[fd]
 				c.last = now
 				if open, err := c.serve(buffer); !open {
-					drop(c, err)
+					c.close(log, err)
 				}
 			}
 		}
-		if cfg.Idle > 0 && now.Sub(lastScan) >= cfg.Idle/4 {
-			lastScan = now
-			for _, c := range clients {
-				if c != nil && now.Sub(c.last) >= cfg.Idle {
-					drop(c, unix.EAGAIN) // reported as idle
-				}
-			}
-		}
-		if st.Stopped() {
-			return nil
+		idle.sweep(clients, now, log)
+	}
+}
+
+// idleSweep is Config.Idle in an epoll loop: the wait times out every
+// Idle/4, and at most that often the loop closes the clients silent for
+// Idle. With no limit the wait has no timeout, as in C.
+type idleSweep struct {
+	limit time.Duration
+	last  time.Time
+}
+
+func (s *idleSweep) timeout() time.Duration {
+	if s.limit <= 0 {
+		return -1
+	}
+	return s.limit / 4
+}
+
+func (s *idleSweep) sweep(clients []econn, now time.Time, log *logger) {
+	if s.limit <= 0 || now.Sub(s.last) < s.limit/4 {
+		return
+	}
+	s.last = now
+	for i := range clients {
+		if c := &clients[i]; c.open && now.Sub(c.last) >= s.limit {
+			c.close(log, errIdle)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func ExampleServeFork() {
 	}
 	defer st.Close()
 	done := make(chan error)
-	go func() { done <- tcp.ServeFork(listenfd, st, tcp.Config{Log: os.Stdout, MaxClients: 10}) }()
+	go func() { done <- tcp.ServeFork(listenfd, st, tcp.Config{Log: os.Stdout, MaxChildren: 10}) }()
 
 	for _, word := range []string{"one", "two"} {
 		reply, err := tcp.Request(loopback, port, word, tcp.ClientConfig{Timeout: 5 * time.Second})

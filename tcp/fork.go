@@ -28,7 +28,7 @@ import (
 // child has to keep. strace shows one clone(SIGCHLD) per connection and no
 // execve.
 //
-// Shared with the C twin: at most Config.MaxClients children at once
+// Shared with the C twin: at most Config.MaxChildren children at once
 // (DefaultMaxChildren when 0); a client beyond that is reported, counted
 // and closed at once ("Refused client"). On stop the listening socket is
 // shut down, the children of connections still open are sent SIGTERM
@@ -52,7 +52,7 @@ import (
 //   - At RLIMIT_NOFILE the reserve descriptor of echo.go sheds a client.
 
 // DefaultMaxChildren bounds the children of ServeFork when
-// Config.MaxClients is 0, and is the C twin's default.
+// Config.MaxChildren is 0, and is the C twin's default.
 const DefaultMaxChildren = 512
 
 // ServeFork serves each connection in a forked child until st is stopped;
@@ -65,7 +65,7 @@ func ServeFork(listenfd int, st *Stop, cfg Config) error {
 	w := &lockedWriter{w: cfg.log()} // the reaper reports too
 	cfg.Log = w
 	log := newLogger(cfg)
-	bound := cfg.MaxClients
+	bound := cfg.MaxChildren
 	if bound <= 0 {
 		bound = DefaultMaxChildren
 	}

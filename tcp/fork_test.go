@@ -145,10 +145,10 @@ func TestForkHundredConcurrent(t *testing.T) {
 	}
 }
 
-// Over MaxClients children, a client is refused (closed at once) and
+// Over MaxChildren children, a client is refused (closed at once) and
 // counted; once a child has exited, the next client is served again.
 func TestForkMaxChildren(t *testing.T) {
-	s := startFork(t, Config{Quiet: true, MaxClients: 2})
+	s := startFork(t, Config{Quiet: true, MaxChildren: 2})
 	echoOn := func(fd int, word string) error {
 		if _, err := writen(fd, []byte(word)); err != nil {
 			return err

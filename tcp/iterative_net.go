@@ -79,22 +79,15 @@ func (c *conns) closeAll() {
 // ServeIterativeNet serves one connection at a time until l is closed;
 // then it closes the connection being served and returns nil.
 func ServeIterativeNet(l *net.TCPListener, cfg Config) error {
-	return serveNet(l, cfg, false)
-}
-
-func serveNet(l *net.TCPListener, cfg Config, concurrent bool) error {
 	w := cfg.log()
 	var open conns
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	defer open.closeAll()
 	for {
 		conn, err := l.AcceptTCP()
 		if errors.Is(err, net.ErrClosed) {
 			return nil
 		}
-		if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) || errors.Is(err, unix.ECONNABORTED) {
-			time.Sleep(10 * time.Millisecond) // out of descriptors: back off instead of spinning
+		if backoff(err) {
 			continue
 		}
 		if err != nil {
@@ -107,18 +100,20 @@ func serveNet(l *net.TCPListener, cfg Config, concurrent bool) error {
 			conn.Close()
 			return nil
 		}
-		if !concurrent {
-			echoNet(conn, w, cfg.Idle)
-			open.remove(conn)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			echoNet(conn, w, cfg.Idle)
-			open.remove(conn)
-		}()
+		echoNet(conn, w, cfg.Idle)
+		open.remove(conn)
 	}
+}
+
+// backoff reports an accept error to try again after: an aborted
+// connection, or no descriptor left, after which it waits 10 ms instead of
+// spinning.
+func backoff(err error) bool {
+	if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) || errors.Is(err, unix.ECONNABORTED) {
+		time.Sleep(10 * time.Millisecond)
+		return true
+	}
+	return false
 }
 
 // echoNet is str_echo on a net.Conn: read up to 32 bytes, write them all.

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/socklab/socklab/poll"
 	"github.com/socklab/socklab/sys"
 )
 
@@ -18,18 +17,21 @@ import (
 //	loop { poll(listen + clients) -> accept new ones (fcntl O_NONBLOCK) ->
 //	       each POLLIN: recv 32 -> send; pending bytes: wait for POLLOUT }
 //
-// The loop of select.go without its ceiling: a pollfd array has a slot
-// per client, free slots hold -1 and are reused, any descriptor number
-// fits. Shared with the C twin: non-blocking descriptors, pending bytes
-// held in the client's 32-byte buffer while the slot asks for POLLOUT
-// instead of POLLIN, POLLERR/POLLHUP handled by the recv or send that
-// reports them.
+// The loop of select.go without its ceiling: a []sys.PollFd with a slot
+// per client, the listening socket in slot 0; free slots hold -1 (the
+// kernel skips them), are found by a scan from slot 1 and reused before
+// the array grows, and free slots at the end are dropped; any descriptor
+// number fits. Shared with the C twin: non-blocking descriptors, pending
+// bytes held in the client's 32-byte buffer while the slot asks for
+// POLLOUT instead of POLLIN, POLLERR/POLLHUP handled by the recv or send
+// that reports them. Stop shuts the listening socket down, as the C
+// twin's signal handler does: poll reports POLLHUP on it (a shut-down
+// listener is a closed socket, not a readable one), accept fails with
+// EINVAL, and the loop closes its clients and returns.
 //
-// Differences from the C twin, from Go itself: slot 1 holds a poll.Wake
-// (an eventfd, not a socket) so that Stop can end the loop, where C
-// returns from poll with EINTR on SIGINT/SIGTERM; Config.Idle closes
-// clients silent that long (off by default); the reserve descriptor of
-// echo.go at RLIMIT_NOFILE.
+// Differences from the C twin, from Go itself: Config.Idle closes clients
+// silent that long (off by default: idleTimeout and client.idle); the
+// reserve descriptor of echo.go at RLIMIT_NOFILE (spare.accept).
 
 // ServePoll serves every client from one poll loop until st is stopped;
 // then it closes the clients and returns nil. It sets listenfd
@@ -44,97 +46,77 @@ func ServePoll(listenfd int, st *Stop, cfg Config) error {
 	log := newLogger(cfg)
 	spare := newReserve()
 	defer spare.close()
-	var p poll.Poll
-	listenSlot := p.Add(listenfd, unix.POLLIN)
-	wakeSlot := p.Add(st.wake.Fd(), unix.POLLIN)
-	var clients []*client // by slot
-	var pool clientPool
-	drop := func(slot int, err error) {
-		c := clients[slot]
-		if err != nil {
-			report(log, &c.addr, err)
-		}
-		p.Remove(slot)
-		clients[slot] = nil
-		sys.Close(c.fd)
-		pool.put(c)
-	}
-	defer func() {
-		for slot, c := range clients {
-			if c != nil {
-				drop(slot, nil)
-			}
-		}
-	}()
+	fds := []sys.PollFd{{Fd: int32(listenfd), Events: unix.POLLIN}}
+	clients := []client{{}} // by slot, beside fds
+	defer func() { closeClients(clients) }()
 	for {
-		now := time.Now()
-		var oldest time.Time
-		if cfg.Idle > 0 {
-			for _, c := range clients {
-				if c != nil && (oldest.IsZero() || c.last.Before(oldest)) {
-					oldest = c.last
-				}
-			}
-		}
-		if _, err := p.Wait(untilIdle(cfg.Idle, oldest, now)); err != nil {
+		if _, err := sys.Poll(fds, idleTimeout(cfg.Idle, clients, time.Now())); err != nil {
 			return fmt.Errorf("Failed to poll: %w", err)
 		}
-		if p.Fds[wakeSlot].Revents != 0 || st.Stopped() {
-			return nil
-		}
-		now = time.Now()
-		for slot := range p.Fds {
-			if slot == listenSlot || slot == wakeSlot || slot >= len(clients) || clients[slot] == nil {
+		now := time.Now()
+		for i := 1; i < len(fds); i++ {
+			c := &clients[i]
+			if fds[i].Fd < 0 {
 				continue
 			}
-			c, rev := clients[slot], p.Fds[slot].Revents
-			open, err := true, error(nil)
+			var open bool
+			var err error
 			switch {
-			case c.pending() && rev != 0:
+			case fds[i].Revents != 0 && c.pending():
 				open, err = c.flush()
-			case !c.pending() && rev != 0:
+			case fds[i].Revents != 0:
 				c.last = now
 				open, err = c.readEcho()
-			case cfg.Idle > 0 && now.Sub(c.last) >= cfg.Idle:
-				open, err = false, unix.EAGAIN // reported as idle
+			case c.idle(cfg.Idle, now):
+				open, err = false, errIdle
+			default:
+				continue
 			}
 			if !open {
-				drop(slot, err)
+				c.close(log, err)
+				fds[i].Fd = -1
 				continue
 			}
 			if c.pending() {
-				p.Fds[slot].Events = unix.POLLOUT
+				fds[i].Events = unix.POLLOUT
 			} else {
-				p.Fds[slot].Events = unix.POLLIN
+				fds[i].Events = unix.POLLIN
 			}
 		}
-		if p.Fds[listenSlot].Revents&unix.POLLIN != 0 {
+		for len(fds) > 1 && fds[len(fds)-1].Fd < 0 {
+			fds, clients = fds[:len(fds)-1], clients[:len(clients)-1]
+		}
+		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 { // POLLHUP: shut down, accept says so
 			for range Backlog { // a bounded batch; the rest wait for the next poll
-				var addr sys.SockaddrIn
-				clientsock, err := spare.accept(listenfd, &addr)
+				var echoclient sys.SockaddrIn
+				clientsock, err := spare.accept(listenfd, &echoclient)
 				if errors.Is(err, unix.EAGAIN) {
 					break
 				}
 				if errors.Is(err, errShed) || errors.Is(err, unix.ECONNABORTED) {
 					continue
 				}
-				if err != nil && st.Stopped() {
-					return nil // shut down by Stop since the wait
+				if errors.Is(err, unix.EINVAL) {
+					return nil // Stop shut the listening socket down
 				}
 				if err != nil {
 					return fmt.Errorf("Failed to accept client connection: %w", err)
 				}
-				log.connected(&addr)
+				log.connected(&echoclient)
 				if err := sys.SetNonblock(clientsock, true); err != nil {
-					fmt.Fprintf(log.w, "Client %s: %v\n", addr.String(), err)
+					fmt.Fprintf(log.w, "Client %s: %v\n", echoclient.String(), err)
 					sys.Close(clientsock)
 					continue
 				}
-				slot := p.Add(clientsock, unix.POLLIN)
-				for len(clients) <= slot {
-					clients = append(clients, nil)
+				i := 1 // the first free slot, or a new one
+				for i < len(fds) && fds[i].Fd >= 0 {
+					i++
 				}
-				clients[slot] = pool.get(clientsock, &addr, now)
+				if i == len(fds) {
+					fds, clients = append(fds, sys.PollFd{}), append(clients, client{})
+				}
+				fds[i] = sys.PollFd{Fd: int32(clientsock), Events: unix.POLLIN}
+				clients[i].accepted(clientsock, &echoclient, now)
 			}
 		}
 	}

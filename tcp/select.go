@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/socklab/socklab/poll"
 	"github.com/socklab/socklab/sys"
 )
 
@@ -23,14 +22,14 @@ import (
 // descriptors are non-blocking and bytes a client does not read wait in
 // its 32-byte buffer while select watches it for writing instead of
 // reading. A client whose descriptor is FD_SETSIZE (1024) or above, or
-// beyond Config.MaxClients, is refused: reported and closed at once.
-// Both behaviours are shared with the C twin.
+// one beyond Config.MaxClients (the C twin's max_clients argument), is
+// refused: reported and closed at once. Stop shuts the listening socket
+// down, as the C twin's signal handler does: select reports it readable,
+// accept fails with EINVAL, and the loop closes its clients and returns.
 //
-// Differences from the C twin, from Go itself: the loop also watches a
-// poll.Wake (an eventfd, not a socket) so that Stop can end it, where C
-// returns from select with EINTR on SIGINT/SIGTERM; Config.Idle closes
-// clients silent that long (off by default); the reserve descriptor of
-// echo.go at RLIMIT_NOFILE.
+// Differences from the C twin, from Go itself: Config.Idle closes clients
+// silent that long (off by default: idleTimeout and client.idle); the
+// reserve descriptor of echo.go at RLIMIT_NOFILE (spare.accept).
 
 // ServeSelect serves every client from one select loop until st is
 // stopped; then it closes the clients and returns nil. It sets listenfd
@@ -49,105 +48,79 @@ func ServeSelect(listenfd int, st *Stop, cfg Config) error {
 	log := newLogger(cfg)
 	spare := newReserve()
 	defer spare.close()
-	var sel poll.Select
-	if err := sel.Add(listenfd, unix.POLLIN); err != nil {
-		return fmt.Errorf("Failed to watch the server socket: %w", err)
-	}
-	if err := sel.Add(st.wake.Fd(), unix.POLLIN); err != nil {
-		return fmt.Errorf("Failed to watch the stop descriptor: %w", err)
-	}
-	clients := make([]*client, sys.FD_SETSIZE) // by descriptor
+	clients := new([sys.FD_SETSIZE]client) // by descriptor
+	defer closeClients(clients[:])
 	nclients := 0
-	var pool clientPool
-	drop := func(c *client, err error) {
-		if err != nil {
-			report(log, &c.addr, err)
-		}
-		sel.Remove(c.fd)
-		clients[c.fd] = nil
-		nclients--
-		sys.Close(c.fd)
-		pool.put(c)
-	}
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				drop(c, nil)
-			}
-		}
-	}()
+	var rall, wall, rset, wset sys.FdSet
+	rall.Set(listenfd)
+	maxfd := listenfd
 	for {
-		now := time.Now()
-		var oldest time.Time
-		if cfg.Idle > 0 {
-			for _, c := range clients[:sel.Nfds()] {
-				if c != nil && (oldest.IsZero() || c.last.Before(oldest)) {
-					oldest = c.last
-				}
-			}
-		}
-		if _, err := sel.Wait(untilIdle(cfg.Idle, oldest, now)); err != nil {
+		rset = rall
+		wset = wall
+		if _, err := sys.Select(maxfd+1, &rset, &wset, nil, idleTimeout(cfg.Idle, clients[:maxfd+1], time.Now())); err != nil {
 			return fmt.Errorf("Failed to select: %w", err)
 		}
-		if sel.Readable(st.wake.Fd()) || st.Stopped() {
-			return nil
-		}
-		now = time.Now()
-		if sel.Readable(listenfd) {
+		now := time.Now()
+		if rset.IsSet(listenfd) {
 			for range Backlog { // a bounded batch; the rest wait for the next select
-				var addr sys.SockaddrIn
-				clientsock, err := spare.accept(listenfd, &addr)
+				var echoclient sys.SockaddrIn
+				clientsock, err := spare.accept(listenfd, &echoclient)
 				if errors.Is(err, unix.EAGAIN) {
 					break
 				}
 				if errors.Is(err, errShed) || errors.Is(err, unix.ECONNABORTED) {
 					continue
 				}
-				if err != nil && st.Stopped() {
-					return nil // shut down by Stop since the wait
+				if errors.Is(err, unix.EINVAL) {
+					return nil // Stop shut the listening socket down
 				}
 				if err != nil {
 					return fmt.Errorf("Failed to accept client connection: %w", err)
 				}
-				log.connected(&addr)
+				log.connected(&echoclient)
 				if clientsock >= sys.FD_SETSIZE || nclients >= maxClients {
 					fmt.Fprintf(log.w, "Refused client %s: descriptor %d, %d clients; select serves descriptors below %d and at most %d clients\n",
-						addr.String(), clientsock, nclients, sys.FD_SETSIZE, maxClients)
+						echoclient.String(), clientsock, nclients, sys.FD_SETSIZE, maxClients)
 					sys.Close(clientsock)
 					continue
 				}
 				if err := sys.SetNonblock(clientsock, true); err != nil {
-					fmt.Fprintf(log.w, "Client %s: %v\n", addr.String(), err)
+					fmt.Fprintf(log.w, "Client %s: %v\n", echoclient.String(), err)
 					sys.Close(clientsock)
 					continue
 				}
-				sel.Add(clientsock, unix.POLLIN)
-				clients[clientsock] = pool.get(clientsock, &addr, now)
+				clients[clientsock].accepted(clientsock, &echoclient, now)
 				nclients++
+				rall.Set(clientsock)
+				maxfd = max(maxfd, clientsock)
 			}
 		}
-		for fd, c := range clients[:sel.Nfds()] {
-			if c == nil || fd == listenfd {
+		for fd := 0; fd <= maxfd; fd++ {
+			c := &clients[fd]
+			if !c.open {
 				continue
 			}
 			open, err := true, error(nil)
 			switch {
-			case c.pending() && sel.Writable(fd):
+			case c.pending() && wset.IsSet(fd):
 				open, err = c.flush()
-			case !c.pending() && sel.Readable(fd):
+			case !c.pending() && rset.IsSet(fd):
 				c.last = now
 				open, err = c.readEcho()
-			case cfg.Idle > 0 && now.Sub(c.last) >= cfg.Idle:
-				open, err = false, unix.EAGAIN // reported as idle
+			case c.idle(cfg.Idle, now):
+				open, err = false, errIdle
 			}
+			rall.Clear(fd)
+			wall.Clear(fd)
 			if !open {
-				drop(c, err)
+				c.close(log, err)
+				nclients--
 				continue
 			}
 			if c.pending() {
-				sel.Add(fd, unix.POLLOUT)
+				wall.Set(fd)
 			} else {
-				sel.Add(fd, unix.POLLIN)
+				rall.Set(fd)
 			}
 		}
 	}

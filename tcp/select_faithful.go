@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/socklab/socklab/poll"
 	"github.com/socklab/socklab/sys"
 )
 
@@ -32,7 +31,9 @@ import (
 // one each round, which fails with EADDRINUSE while the last round's
 // connections are in TIME_WAIT); a round's sockets are closed when it ends
 // (Python drops them for its garbage collector to close); send passes
-// MSG_NOSIGNAL. From Go itself: the wake descriptor of ServeSelect.
+// MSG_NOSIGNAL. From Go itself: Stop shuts the listening socket and the
+// round's connections down, where C gets EINTR from accept or select; the
+// shut-down sockets wake select, and the loop sees the stop there.
 
 // FaithfulClients is the tutorial's range(20).
 const FaithfulClients = 20
@@ -90,29 +91,31 @@ func ServeSelectFaithful(listenfd int, st *Stop, cfg Config) error {
 		lastActivity := time.Now()
 		buffer := make([]byte, BufSize)
 		for {
-			var sel poll.Select
-			sel.Add(st.wake.Fd(), unix.POLLIN)
+			var rset, wset sys.FdSet // FD_ZERO
+			maxfd := 0
 			for _, s := range socks {
-				if err := sel.Add(s, unix.POLLIN|unix.POLLOUT); err != nil {
+				if err := rset.Set(s); err != nil {
 					return fmt.Errorf("Failed to watch a client: %w", err)
 				}
+				maxfd = max(maxfd, s)
 			}
-			if _, err := sel.Wait(-1); err != nil {
+			wset = rset
+			if _, err := sys.Select(maxfd+1, &rset, &wset, nil, -1); err != nil {
 				return fmt.Errorf("Failed to select: %w", err)
 			}
-			if sel.Readable(st.wake.Fd()) {
-				return nil
+			if st.Stopped() {
+				return nil // Stop shut the round's sockets down, which woke select
 			}
 			if time.Since(lastActivity) > idle {
 				for _, s := range socks {
-					if sel.Readable(s) {
+					if rset.IsSet(s) {
 						sys.Shutdown(s, unix.SHUT_RDWR) // s.shutdown(2)
 					}
 				}
 				break
 			}
 			for _, s := range socks {
-				if sel.Readable(s) {
+				if rset.IsSet(s) {
 					received, err := sys.Recv(s, buffer, 0)
 					if err != nil {
 						return fmt.Errorf("Failed to receive bytes from client: %w", err)
@@ -121,7 +124,7 @@ func ServeSelectFaithful(listenfd int, st *Stop, cfg Config) error {
 				}
 			}
 			for _, s := range socks {
-				if sel.Writable(s) && len(data[s]) > 0 {
+				if wset.IsSet(s) && len(data[s]) > 0 {
 					lastActivity = time.Now()
 					if _, err := sys.Send(s, data[s], unix.MSG_NOSIGNAL); err != nil {
 						return fmt.Errorf("Failed to send bytes to client: %w", err)

@@ -21,9 +21,11 @@ import (
 //
 // Differences from the C twin, from Go itself: goroutines instead of
 // pthread_create (strace shows the runtime's own clone calls, not one per
-// connection); Stop shuts down the listening socket and every connection,
-// and ServeThread waits for the goroutines to finish; Config.Idle and the
-// reserve descriptor as in iterative.go.
+// connection); Stop shuts down the listening socket and every connection
+// (C gets EINTR from accept and lets exit close the connections), and
+// ServeThread waits for the goroutines to finish; Config.Log is written
+// through one lock; Config.Idle and the reserve descriptor as in
+// iterative.go.
 
 // ServeThread serves each connection on its own goroutine until st is
 // stopped; then it shuts the connections down, waits for their
@@ -32,8 +34,8 @@ func ServeThread(listenfd int, st *Stop, cfg Config) error {
 	if !st.serving(listenfd) {
 		return nil
 	}
+	cfg.Log = &lockedWriter{w: cfg.log()} // the goroutines report through it too
 	log := newLogger(cfg)
-	var logMu sync.Mutex // goroutines report through the same writer
 	spare := newReserve()
 	defer spare.close()
 	var wg sync.WaitGroup
@@ -53,9 +55,7 @@ func ServeThread(listenfd int, st *Stop, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("Failed to accept client connection: %w", err)
 		}
-		logMu.Lock()
 		log.connected(&echoclient)
-		logMu.Unlock()
 		if !st.track(clientsock) {
 			sys.Close(clientsock)
 			return nil
@@ -70,9 +70,7 @@ func ServeThread(listenfd int, st *Stop, cfg Config) error {
 				err = echo(clientsock, buffer)
 			}
 			if err != nil && !st.Stopped() {
-				logMu.Lock()
 				report(log, &client, err)
-				logMu.Unlock()
 			}
 			st.closeConn(clientsock)
 		}()

@@ -101,10 +101,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := tcp.Config{Log: stderr, Quiet: *quiet, Idle: *idle, MaxClients: *maxClients}
-	if *mode == "fork" {
-		cfg.MaxClients = *maxChildren
-	}
+	cfg := tcp.Config{Log: stderr, Quiet: *quiet, Idle: *idle, MaxClients: *maxClients, MaxChildren: *maxChildren}
 	if *faithful {
 		cfg.Clients = *clients
 	}

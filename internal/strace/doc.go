@@ -7,7 +7,7 @@
 //
 // Command runs a program as
 //
-//	strace -f -q -y -o FILE -e trace=%network,close,clone,...,restart_syscall[,extra] -- PROG ARGS
+//	strace -f -q -y -o FILE -e trace=%network,close,clone,...,restart_syscall,rt_sigreturn[,extra] -- PROG ARGS
 //
 // -f follows forks and threads, so every line starts with the pid (the
 // thread id) that made the call; -e trace=%network selects the socket

@@ -96,9 +96,10 @@ var netDifferences = []Known{
 // may differ in, beyond RawExtras.
 var cDifferences = []Known{
 	{"c-eintr", "c", []Pattern{{Result, "", "EINTR"}},
-		"SIGTERM interrupts the C server's blocking call (-1 EINTR, its handler installed without " +
+		"SIGTERM interrupts the blocking C server's call (-1 EINTR, its handler installed without " +
 			"SA_RESTART); the Go server's call is woken by shutdown instead and returns what a call on " +
-			"a shut-down socket returns (0 from recvfrom, EINVAL from accept)"},
+			"a shut-down socket returns (0 from recvfrom, EINVAL from accept). A select or poll the C " +
+			"handler interrupts after shutting its listening socket down is retried, and shown once"},
 	{"raw-rdhup", "c", []Pattern{{RawFlag, "epoll_ctl", "EPOLLRDHUP"}},
 		"a Go event loop is stopped by shutdown (raw-shutdown), which epoll reports as EPOLLRDHUP, so " +
 			"the raw program watches it; the C twin is stopped by EINTR and has no need to"},

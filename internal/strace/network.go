@@ -101,7 +101,12 @@ func OfProc(steps []Step, proc int) []Step {
 // with its final result; the retry may come from another thread of the
 // same process (a Go program's goroutine can resume on another thread).
 // One completed by restart_syscall takes that result; one the program saw
-// fail and did not retry appears with EINTR.
+// fail and did not retry appears with EINTR. The calls of the signal
+// handler that interrupted it (after the signal line, before its
+// rt_sigreturn, when the trace has rt_sigreturn) are steps of their own
+// where they were made and do not end the wait for the retry: a C loop's
+// handler that shuts its listening socket down, then the select it
+// retries, read as the Go loop's select woken by a shutdown.
 //
 // Symbolic names number objects in order of appearance: sockets sock#1,
 // sock#2..., epoll instances ep#1..., processes proc#1.... A process
@@ -147,7 +152,12 @@ func visible(calls []Call) []Call {
 	out := append([]Call(nil), calls...)
 	drop := make([]bool, len(out))
 	interrupted := make(map[int]int) // pid -> index of its interrupted call
-	group := make(map[int]int)       // thread id -> its process's first thread, for threads seen made
+	inHandler := make(map[int]bool)  // pid -> running the handler of the signal that interrupted its call
+	brackets := false                // rt_sigreturn was traced: handlers can be told apart
+	for _, c := range out {
+		brackets = brackets || (c.Kind == KindSyscall && c.Name == "rt_sigreturn")
+	}
+	group := make(map[int]int) // thread id -> its process's first thread, for threads seen made
 	leader := func(pid int) int {
 		if g, ok := group[pid]; ok {
 			return g
@@ -161,9 +171,24 @@ func visible(calls []Call) []Call {
 		}
 		if c.Kind == KindExit || c.Kind == KindKilled {
 			delete(interrupted, c.PID)
+			delete(inHandler, c.PID)
+		}
+		if _, ok := interrupted[c.PID]; ok && brackets && c.Kind == KindSignal {
+			inHandler[c.PID] = true
 		}
 		if c.Kind != KindSyscall {
 			continue
+		}
+		if c.Name == "rt_sigreturn" { // the handler returns, to the retry or to what the program does next
+			drop[i] = true
+			delete(inHandler, c.PID)
+			continue
+		}
+		if inHandler[c.PID] {
+			if prev := &out[interrupted[c.PID]]; c.Name != "restart_syscall" && (c.Name != prev.Name || c.Arg(0) != prev.Arg(0)) {
+				continue // a call of the handler
+			}
+			delete(inHandler, c.PID) // no rt_sigreturn line: the retry ends the handler too
 		}
 		if _, ok := interrupted[c.PID]; !ok {
 			// A Go program's retry after EINTR may run on another thread

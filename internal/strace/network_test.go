@@ -367,6 +367,21 @@ func TestNetworkFollowsDescriptors(t *testing.T) {
 			[]string{"epoll_create() = ep#1", "socket() = sock#1", "epoll_ctl(ep#1, sock#1)", "epoll_wait(ep#1)",
 				"epoll_wait(ep#1) = -1 EINTR", "close(ep#1)"}},
 
+		{"a handler's calls, then the retry", `
+1 socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3
+1 pselect6(4, [3], [], NULL, NULL, NULL) = ? ERESTARTNOHAND (To be restarted if no handler)
+1 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=9, si_uid=0} ---
+1 shutdown(3, SHUT_RDWR) = 0
+1 rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)
+1 pselect6(4, [3], [], NULL, NULL, NULL) = 1 (in [3])
+1 accept(3, 0x1, [16]) = -1 EINVAL (Invalid argument)
+1 accept(3, 0x1, [16]) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)
+1 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=9, si_uid=0} ---
+1 rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)
+1 close(3) = 0`,
+			[]string{"socket() = sock#1", "select(sock#1)", "shutdown(sock#1)", "accept(sock#1) = -1 EINVAL",
+				"accept(sock#1) = -1 EINTR", "close(sock#1)"}},
+
 		{"a restarted call keeps its place", `
 1 socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) = 3
 1 clone(child_stack=0x1, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS, tls=0x2) = 2

@@ -14,14 +14,15 @@ import (
 
 // Syscalls returns the trace set of every Command, before the extras:
 // the network class, close, process and thread creation, execve, the dup
-// family, fcntl and restart_syscall, which Network needs to follow
-// descriptors. A "?" prefix lets strace ignore a name the architecture
+// family, fcntl, restart_syscall and rt_sigreturn, which Network needs to
+// follow descriptors and to tell a signal handler's calls from the
+// program's. A "?" prefix lets strace ignore a name the architecture
 // lacks (arm64 has no fork, vfork or dup2).
 func Syscalls() []string {
 	return []string{
 		"%network", "close",
 		"clone", "?clone3", "?fork", "?vfork", "execve",
-		"dup", "?dup2", "dup3", "fcntl", "restart_syscall",
+		"dup", "?dup2", "dup3", "fcntl", "restart_syscall", "rt_sigreturn",
 	}
 }
 

@@ -3,6 +3,11 @@
  * the stop flag set by SIGINT/SIGTERM (no SA_RESTART, so a blocked call
  * returns EINTR), and the "Client connected" report. SOCKLAB_QUIET in the
  * environment stands for the Go version's --quiet.
+ *
+ * An event loop (select.c, poll.c) stops as its Go twin does: it names its
+ * listening socket in stop_sock, the handler shuts that socket down
+ * (shutdown is async-signal-safe, signal-safety(7)), and the loop leaves
+ * when accept fails with EINVAL, as it fails on a shut-down listener.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,8 +24,23 @@
 #define BUFFSIZE 32
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop_sock = -1; /* shut down by on_signal when set */
 
-static inline void on_signal(int sig) { (void)sig; stop = 1; }
+static inline void on_signal(int sig) {
+  int saved = errno;
+  (void)sig;
+  stop = 1;
+  if (stop_sock >= 0)
+    shutdown(stop_sock, SHUT_RDWR);
+  errno = saved;
+}
+
+/* from now on a signal shuts sock down; one caught before is applied now */
+static inline void shutdown_on_signal(int sock) {
+  stop_sock = sock;
+  if (stop)
+    shutdown(sock, SHUT_RDWR);
+}
 
 static inline void die(const char *mess) { perror(mess); exit(1); }
 

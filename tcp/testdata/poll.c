@@ -6,8 +6,9 @@
  *          pending bytes: wait for POLLOUT -> accept new ones (fcntl O_NONBLOCK) }
  *
  * No descriptor ceiling: a pollfd slot per client, free slots hold -1 and
- * are reused. SIGINT/SIGTERM interrupt poll (EINTR); every socket is
- * closed before exit(0).
+ * are reused. SIGINT/SIGTERM shut the listening socket down (common.h):
+ * poll reports POLLHUP on it, accept fails with EINVAL, and every socket
+ * is closed before exit(0).
  */
 #include <poll.h>
 
@@ -77,6 +78,7 @@ int main(int argc, char *argv[]) {
   }
   catch_signals();
   serversock = listen_on(argv[1]);
+  shutdown_on_signal(serversock);
   set_nonblock(serversock);
   cap = 64;
   fds = malloc(cap * sizeof(*fds));
@@ -86,7 +88,7 @@ int main(int argc, char *argv[]) {
   fds[0].fd = serversock;
   fds[0].events = POLLIN;
   nfds = 1;
-  while (!stop) {
+  for (;;) {
     if (poll(fds, nfds, -1) < 0) {
       if (errno == EINTR)
         continue;
@@ -108,7 +110,7 @@ int main(int argc, char *argv[]) {
     }
     while (nfds > 1 && fds[nfds - 1].fd < 0)
       nfds--;
-    if (fds[0].revents & POLLIN) {
+    if (fds[0].revents & (POLLIN | POLLHUP)) { /* POLLHUP: shut down, accept says so */
       for (int k = 0; k < BACKLOG; k++) {
         clientlen = sizeof(echoclient);
         clientsock = accept(serversock, (struct sockaddr *)&echoclient, &clientlen);
@@ -117,6 +119,8 @@ int main(int argc, char *argv[]) {
             break;
           if (errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
             continue;
+          if (errno == EINVAL)
+            goto stopped; /* the signal handler shut serversock down */
           die("Failed to accept client connection");
         }
         connected(&echoclient);
@@ -125,6 +129,7 @@ int main(int argc, char *argv[]) {
       }
     }
   }
+stopped:
   for (i = 1; i < nfds; i++)
     if (fds[i].fd >= 0)
       close(fds[i].fd);

@@ -5,11 +5,13 @@
  *   loop { select(listen + clients) -> accept new ones (fcntl O_NONBLOCK) ->
  *          each readable: recv 32 -> send; pending bytes: wait for writable }
  *
- * Accepts at any time, drops clients that close, refuses (reports and
- * closes) a client whose descriptor is FD_SETSIZE or above; bytes a client
- * does not read wait in its buffer while select watches it for writing.
- * SIGINT/SIGTERM interrupt select (EINTR); every socket is closed before
- * exit(0).
+ * USAGE: select <port> [max_clients] (default FD_SETSIZE). Accepts at any
+ * time, drops clients that close, refuses (reports and closes) a client
+ * whose descriptor is FD_SETSIZE or above or that would be one too many;
+ * bytes a client does not read wait in its buffer while select watches it
+ * for writing. SIGINT/SIGTERM shut the listening socket down (common.h):
+ * select returns, accept fails with EINVAL, and every socket is closed
+ * before exit(0).
  */
 #include <sys/select.h>
 
@@ -48,23 +50,24 @@ static int read_echo(int fd) {
 }
 
 int main(int argc, char *argv[]) {
-  int serversock, clientsock, fd, maxfd, open;
+  int serversock, clientsock, fd, maxfd, open, nclients = 0, max_clients = FD_SETSIZE;
   fd_set rall, wall, rset, wset;
   struct sockaddr_in echoclient;
   socklen_t clientlen;
 
-  if (argc != 2) {
-    fprintf(stderr, "USAGE: %s <port>\n", argv[0]);
+  if ((argc != 2 && argc != 3) || (argc == 3 && (max_clients = atoi(argv[2])) < 1)) {
+    fprintf(stderr, "USAGE: %s <port> [max_clients]\n", argv[0]);
     exit(2);
   }
   catch_signals();
   serversock = listen_on(argv[1]);
+  shutdown_on_signal(serversock);
   set_nonblock(serversock);
   FD_ZERO(&rall);
   FD_ZERO(&wall);
   FD_SET(serversock, &rall);
   maxfd = serversock;
-  while (!stop) {
+  for (;;) {
     rset = rall;
     wset = wall;
     if (select(maxfd + 1, &rset, &wset, NULL, NULL) < 0) {
@@ -81,18 +84,21 @@ int main(int argc, char *argv[]) {
             break;
           if (errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
             continue;
+          if (errno == EINVAL)
+            goto stopped; /* the signal handler shut serversock down */
           die("Failed to accept client connection");
         }
         connected(&echoclient);
-        if (clientsock >= FD_SETSIZE) {
-          fprintf(stderr, "Refused client %s:%d: descriptor %d; select serves descriptors below %d\n",
-                  inet_ntoa(echoclient.sin_addr), ntohs(echoclient.sin_port), clientsock, FD_SETSIZE);
+        if (clientsock >= FD_SETSIZE || nclients >= max_clients) {
+          fprintf(stderr, "Refused client %s:%d: descriptor %d, %d clients; select serves descriptors below %d and at most %d clients\n",
+                  inet_ntoa(echoclient.sin_addr), ntohs(echoclient.sin_port), clientsock, nclients, FD_SETSIZE, max_clients);
           close(clientsock);
           continue;
         }
         set_nonblock(clientsock);
         memset(&clients[clientsock], 0, sizeof(clients[clientsock]));
         clients[clientsock].open = 1;
+        nclients++;
         FD_SET(clientsock, &rall);
         if (clientsock > maxfd)
           maxfd = clientsock;
@@ -111,12 +117,14 @@ int main(int argc, char *argv[]) {
       FD_CLR(fd, &wall);
       if (!open) {
         c->open = 0;
+        nclients--;
         close(fd);
         continue;
       }
       FD_SET(fd, c->off < c->end ? &wall : &rall);
     }
   }
+stopped:
   for (fd = 0; fd < FD_SETSIZE; fd++)
     if (clients[fd].open)
       close(fd);
