@@ -298,7 +298,7 @@ func TestTCPForkParity(t *testing.T) {
 		{"socket() = sock#1", "bind(sock#1)", "listen(sock#1)", "getsockname(sock#1)",
 			"accept(sock#1) = sock#2", "fork() = proc#2", "close(sock#2)",
 			"accept(sock#1) = sock#3", "fork() = proc#3", "close(sock#3)",
-			"accept(sock#1) = -1 EINTR", "close(sock#1)"},
+			"accept(sock#1) = -1 EINTR", "shutdown(sock#1)", "close(sock#1)"},
 		{"proc#2: close(sock#1)", "proc#2: recvfrom(sock#2)", "proc#2: sendto(sock#2)", "proc#2: recvfrom(sock#2)", "proc#2: close(sock#2)"},
 		{"proc#3: close(sock#1)", "proc#3: recvfrom(sock#3)", "proc#3: sendto(sock#3)", "proc#3: recvfrom(sock#3)", "proc#3: close(sock#3)"},
 	}

@@ -41,7 +41,7 @@ func TestTCPParity(t *testing.T) {
 		wait []string
 		want string // the C server's families
 	}{
-		{"iterative", accept, "socket bind listen getsockname accept recvfrom sendto recvfrom close accept close"},
+		{"iterative", accept, "socket bind listen getsockname accept recvfrom sendto recvfrom close accept shutdown close"},
 		{"select", sel, "socket bind listen getsockname fcntl fcntl select accept fcntl fcntl accept select recvfrom sendto select recvfrom close select shutdown accept close"},
 		{"poll", pol, "socket bind listen getsockname fcntl fcntl poll accept fcntl fcntl accept poll recvfrom sendto poll recvfrom close poll shutdown accept close"},
 	} {

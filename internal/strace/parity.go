@@ -13,8 +13,8 @@ func RawExtras() []Extra {
 	return []Extra{
 		{"shutdown", "a blocking Go server is stopped from a signal-handling goroutine; shutdown " +
 			"(SHUT_RDWR, or SHUT_RD where requests in progress must still reply) wakes the thread " +
-			"blocked in recvfrom or accept, which a blocking C server gets from EINTR (Go installs its " +
-			"handlers with SA_RESTART and delivers signals to another thread). The TCP event loops' C " +
+			"blocked in recvfrom or accept, which a blocking C UDP server gets from EINTR (Go installs its " +
+			"handlers with SA_RESTART and delivers signals to another thread). The TCP servers' C " +
 			"twins shut their listening sockets down too, and make the same shutdown"},
 	}
 }

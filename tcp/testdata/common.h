@@ -4,10 +4,12 @@
  * returns EINTR), and the "Client connected" report. SOCKLAB_QUIET in the
  * environment stands for the Go version's --quiet.
  *
- * An event loop (select.c, poll.c) stops as its Go twin does: it names its
- * listening socket in stop_sock, the handler shuts that socket down
- * (shutdown is async-signal-safe, signal-safety(7)), and the loop leaves
- * when accept fails with EINVAL, as it fails on a shut-down listener.
+ * Every server stops as its Go twin does: it names its listening socket
+ * with shutdown_on_signal, the handler shuts that socket down (shutdown is
+ * async-signal-safe, signal-safety(7)), and the loop leaves when accept
+ * fails with EINVAL, as it fails on a shut-down listener. A blocking
+ * accept entered just after the signal fails too, where a flag checked
+ * before the call would miss it.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -14,8 +14,9 @@
  * live children, over which the parent reaps what it can and then refuses
  * the client (closes it at once), counted on stderr; the child resets
  * SIGINT and SIGTERM to their defaults. SIGCHLD is caught with SA_RESTART,
- * so accept is not interrupted by it; SIGINT/SIGTERM are not, so accept
- * returns EINTR and the loop ends: the listening socket is closed, the
+ * so accept is not interrupted by it; SIGINT/SIGTERM shut the listening
+ * socket down (common.h), so accept fails (EINVAL or EINTR) and the loop
+ * ends: the listening socket is closed, the
  * children of connections still open are sent SIGTERM, every child is
  * reaped, and the server exits 0.
  */
@@ -69,11 +70,14 @@ int main(int argc, char *argv[]) {
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   serversock = listen_on(argv[1]);
+  shutdown_on_signal(serversock);
   while (!stop) {
     clientlen = sizeof(echoclient);
     if ((clientsock = accept(serversock, (struct sockaddr *)&echoclient, &clientlen)) < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
+      if (errno == EINVAL && stop)
+        break; /* the handler shut the listening socket down */
       die("Failed to accept client connection");
     }
     connected(&echoclient);

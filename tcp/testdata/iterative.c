@@ -4,8 +4,10 @@
  *   socket -> bind -> listen(20) -> loop { accept -> report -> str_echo -> close }
  *
  * Additions, mirrored by the Go version: port 0 is allowed and reported;
- * send passes MSG_NOSIGNAL and loops (writen). SIGINT/SIGTERM interrupt
- * accept or recv (EINTR); the sockets are closed before exit(0).
+ * send passes MSG_NOSIGNAL and loops (writen). SIGINT/SIGTERM shut the
+ * listening socket down (common.h), as Go's Stop does, so accept fails
+ * (EINVAL, or EINTR) even when the signal comes just before it; recv is
+ * interrupted (EINTR); the sockets are closed before exit(0).
  */
 #include "common.h"
 
@@ -20,11 +22,14 @@ int main(int argc, char *argv[]) {
   }
   catch_signals();
   serversock = listen_on(argv[1]);
+  shutdown_on_signal(serversock);
   while (!stop) {
     clientlen = sizeof(echoclient);
     if ((clientsock = accept(serversock, (struct sockaddr *)&echoclient, &clientlen)) < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
+      if (errno == EINVAL && stop)
+        break; /* the handler shut the listening socket down */
       die("Failed to accept client connection");
     }
     connected(&echoclient);

@@ -4,8 +4,9 @@
  *   socket -> bind -> listen(20) -> loop { accept -> report -> pthread_create(str_echo -> close) }
  *
  * Threads are detached and block SIGINT/SIGTERM, so the signal reaches the
- * main thread's accept (EINTR); the process then closes its listening
- * socket and exits 0, and the kernel closes the connections.
+ * main thread, whose handler shuts the listening socket down (common.h):
+ * accept fails (EINVAL or EINTR), the process closes its listening socket
+ * and exits 0, and the kernel closes the connections.
  */
 #include <pthread.h>
 
@@ -32,6 +33,7 @@ int main(int argc, char *argv[]) {
   }
   catch_signals();
   serversock = listen_on(argv[1]);
+  shutdown_on_signal(serversock);
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   sigemptyset(&block);
@@ -42,6 +44,8 @@ int main(int argc, char *argv[]) {
     if ((clientsock = accept(serversock, (struct sockaddr *)&echoclient, &clientlen)) < 0) {
       if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
         continue;
+      if (errno == EINVAL && stop)
+        break; /* the handler shut the listening socket down */
       die("Failed to accept client connection");
     }
     connected(&echoclient);
