@@ -61,7 +61,7 @@ func TestBenchServers(t *testing.T) {
 			p := startServer(t, s.argv(t)...)
 			defer p.stop(t, syscall.SIGTERM)
 			args := []string{s.proto, "--conns", "2", "--window", "4", "--count", "2000", "--duration", "20s",
-				"127.0.0.1", strconv.Itoa(p.port)}
+				"127.0.0.1", strconv.Itoa(p.Port)}
 			if s.proto == "tcp" {
 				args = append(args, "--quickack") // the servers send 32 bytes at a time with Nagle on
 			}
@@ -77,7 +77,7 @@ func TestBenchJSON(t *testing.T) {
 	p := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
 	defer p.stop(t, syscall.SIGTERM)
 	r := runCmd(t, 30*time.Second, socklab("bench", "udp", "--json", "--count", "500", "--size", "100",
-		"127.0.0.1", strconv.Itoa(p.port))...)
+		"127.0.0.1", strconv.Itoa(p.Port))...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -229,7 +229,7 @@ func TestBenchBadInput(t *testing.T) {
 func TestBenchAllowRemote(t *testing.T) {
 	p := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
 	defer p.stop(t, syscall.SIGTERM)
-	port := strconv.Itoa(p.port)
+	port := strconv.Itoa(p.Port)
 	r := runCmd(t, 10*time.Second, socklab("bench", "udp", "--count", "100", "0.0.0.0", port)...)
 	if r.code != 2 || !strings.Contains(r.stderr, "--allow-remote") {
 		t.Errorf("without --allow-remote: exit %d, stderr %q; want 2 and a refusal", r.code, r.stderr)

@@ -32,7 +32,7 @@ func BenchmarkUDPEcho(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) {
 			p := startServer(b, s.argv(b)...)
 			defer p.stop(b, syscall.SIGTERM)
-			lost := udpWindow(b, p.port, 32, 64)
+			lost := udpWindow(b, p.Port, 32, 64)
 			if lost > b.N/100+1 {
 				b.Errorf("%d of %d datagrams lost on loopback", lost, b.N)
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/cref"
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
 )
@@ -290,9 +290,9 @@ func TestCompareInterrupted(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for len(pids) < 2 && time.Now().Before(deadline) {
 		pids = pids[:0]
-		for _, c := range testenv.ChildrenOf(cmd.Process.Pid) {
-			if len(testenv.ChildrenOf(c)) > 0 {
-				pids = append(pids, c, testenv.ChildrenOf(c)[0])
+		for _, c := range proc.Children(cmd.Process.Pid) {
+			if len(proc.Children(c)) > 0 {
+				pids = append(pids, c, proc.Children(c)[0])
 				break
 			}
 		}
@@ -311,7 +311,7 @@ func TestCompareInterrupted(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and interrupted", code, errb.String())
 	}
 	for _, pid := range pids {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		if proc.Exists(pid) {
 			t.Errorf("pid %d (strace or its tracee) still exists after compare exited", pid)
 		}
 	}

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
@@ -27,7 +23,7 @@ import (
 type tracedProc struct {
 	cmd    *exec.Cmd
 	kill   context.CancelFunc // kills the tracee and its descendants (strace.Command)
-	out    *outputWatcher
+	out    *proc.Output
 	done   chan struct{} // closed when Wait has returned
 	err    error         // Wait's result, once done
 	signal sync.Once
@@ -45,7 +41,7 @@ func (r *comparison) trace(ctx context.Context, name string, argv, idle []string
 	defer kill()
 	extra := append(strace.ReadinessSyscalls(), "read", "write")
 	p := &tracedProc{cmd: strace.Command(runCtx, file, argv, extra...), kill: kill,
-		out: newOutputWatcher(), done: make(chan struct{})}
+		out: proc.NewOutput(), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
@@ -89,7 +85,7 @@ func (r *comparison) trace(ctx context.Context, name string, argv, idle []string
 func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string) error {
 	var port int
 	select {
-	case port = <-p.out.port:
+	case port = <-p.out.Port():
 	case <-p.done:
 		return fmt.Errorf("exited before listening: %v", p.err)
 	case <-ctx.Done():
@@ -99,7 +95,7 @@ func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string
 	if err != nil {
 		return err
 	}
-	if err := blockedIn(ctx, pid, idle); err != nil {
+	if err := proc.BlockedIn(ctx, pid, idle); err != nil {
 		return err
 	}
 	limit := min(r.timeout, 5*time.Second)
@@ -112,7 +108,7 @@ func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string
 		return fmt.Errorf("asking it: %w", err)
 	}
 	time.Sleep(50 * time.Millisecond) // let it see the client's close, end a worker
-	if err := blockedIn(ctx, pid, idle); err != nil {
+	if err := proc.BlockedIn(ctx, pid, idle); err != nil {
 		return err
 	}
 	time.Sleep(20 * time.Millisecond)
@@ -194,94 +190,4 @@ func (p *tracedProc) stop() error {
 	p.kill()
 	<-p.done // bounded by strace.Command's WaitDelay
 	return fmt.Errorf("killed after SIGTERM did not stop it: %v", p.err)
-}
-
-// syscallNumbers maps the names of blocking calls to this architecture's
-// numbers; amd64 has three entries arm64 lacks.
-func syscallNumbers(names []string) map[int]bool {
-	nrs := map[string]int{"recvfrom": unix.SYS_RECVFROM, "recvmmsg": unix.SYS_RECVMMSG, "accept4": unix.SYS_ACCEPT4,
-		"pselect6": unix.SYS_PSELECT6, "ppoll": unix.SYS_PPOLL, "epoll_pwait": unix.SYS_EPOLL_PWAIT}
-	if runtime.GOARCH == "amd64" { // arch/x86/entry/syscalls/syscall_64.tbl
-		nrs["poll"], nrs["select"], nrs["epoll_wait"], nrs["accept"] = 7, 23, 232, 43
-	}
-	out := map[int]bool{}
-	for _, n := range names {
-		if nr, ok := nrs[n]; ok {
-			out[nr] = true
-		}
-	}
-	return out
-}
-
-// blockedIn waits until a thread of pid is in one of the system calls
-// names, as /proc/PID/task/TID/syscall tells.
-func blockedIn(ctx context.Context, pid int, names []string) error {
-	nrs := syscallNumbers(names)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			if nr, err := strconv.Atoi(strings.Fields(string(b) + " ")[0]); err == nil && nrs[nr] {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("never blocked in %s: %w", strings.Join(names, " or "), ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-// listeningLine is what a server, Go or C, prints on stderr given port 0.
-var listeningLine = regexp.MustCompile(`^Listening on port (\d+)$`)
-
-// outputWatcher keeps a program's output and reports the port of its
-// first "Listening on port N" line.
-type outputWatcher struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	line []byte
-	port chan int
-	sent bool
-}
-
-func newOutputWatcher() *outputWatcher { return &outputWatcher{port: make(chan int, 1)} }
-
-func (w *outputWatcher) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.buf.Len() < 1<<16 {
-		w.buf.Write(b)
-	}
-	w.line = append(w.line, b...)
-	for {
-		i := bytes.IndexByte(w.line, '\n')
-		if i < 0 {
-			break
-		}
-		if !w.sent {
-			if m := listeningLine.FindSubmatch(bytes.TrimRight(w.line[:i], "\r")); m != nil {
-				n, _ := strconv.Atoi(string(m[1]))
-				w.port <- n
-				w.sent = true
-			}
-		}
-		w.line = w.line[i+1:]
-	}
-	if len(w.line) > 4096 {
-		w.line = w.line[:0]
-	}
-	return len(b), nil
-}
-
-func (w *outputWatcher) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/socklab/socklab/internal/cref"
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/testenv"
 )
 
@@ -43,80 +41,34 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proc is a server process started by a test.
-type proc struct {
-	cmd    *exec.Cmd
-	port   int
-	mu     sync.Mutex
-	stderr bytes.Buffer
-	done   chan struct{}
-}
+// server is a server process started by a test.
+type server struct{ *proc.Server }
 
-func (p *proc) Stderr() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
+// Stderr returns what the server has printed.
+func (s server) Stderr() string { return s.Out.String() }
 
-// startServer starts argv (which must end in port 0), waits for its
-// "Listening on port N" line and returns it. The process is killed at the
-// end of the test if the test did not stop it.
-func startServer(t testing.TB, argv ...string) *proc {
+// startServer starts argv (which must end in port 0) and returns it once
+// it has printed "Listening on port N". The process is killed at the end
+// of the test if the test did not stop it.
+func startServer(t testing.TB, argv ...string) server {
 	t.Helper()
-	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
-	errPipe, err := p.cmd.StderrPipe()
+	s, err := proc.Start(context.Background(), filepath.Base(argv[0]), argv, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v: %v", argv, err)
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	portc := make(chan int, 1)
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.stderr.WriteString(line + "\n")
-			p.mu.Unlock()
-			if m := listeningLine.FindStringSubmatch(line); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				portc <- n
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
-	select {
-	case p.port = <-portc:
-	case <-p.done:
-		t.Fatalf("%v exited before listening: %s", argv, p.Stderr())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%v did not report its port within 10s: %s", argv, p.Stderr())
-	}
-	return p
+	t.Cleanup(s.Kill)
+	return server{s}
 }
 
-// stop sends sig and returns the exit status, failing the test if the
-// process does not exit within 5 s.
-func (p *proc) stop(t testing.TB, sig syscall.Signal) int {
+// stop sends sig and returns the exit status (-1 for death by a signal),
+// failing the test if the process does not exit within proc.StopTimeout.
+func (s server) stop(t testing.TB, sig syscall.Signal) int {
 	t.Helper()
-	p.cmd.Process.Signal(sig)
-	waited := make(chan error, 1)
-	go func() { <-p.done; waited <- p.cmd.Wait() }()
-	select {
-	case <-waited:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-waited
-		t.Fatalf("%v did not exit within 5s of %v", p.cmd.Args, sig)
+	state, err := s.Stop(sig)
+	if err != nil {
+		t.Fatalf("%v: %v", s.Cmd.Args, err)
 	}
-	return p.cmd.ProcessState.ExitCode()
+	return state.ExitCode()
 }
 
 // result is what a finished command printed and returned.

@@ -21,7 +21,7 @@ func TestNetlinkFree(t *testing.T) {
 	}
 	srv := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
 	defer srv.stop(t, syscall.SIGTERM)
-	port := strconv.Itoa(srv.port)
+	port := strconv.Itoa(srv.Port)
 
 	runs := [][]string{
 		{"help"},

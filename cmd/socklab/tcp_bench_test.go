@@ -54,10 +54,10 @@ func BenchmarkTCPEcho(b *testing.B) {
 				defer p.stop(b, syscall.SIGTERM)
 				var lim sys.Rlimit
 				sys.Getrlimit(unix.RLIMIT_NOFILE, &lim)
-				if err := sys.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_NOFILE, &sys.Rlimit{Cur: lim.Max, Max: lim.Max}, nil); err != nil {
+				if err := sys.Prlimit(p.Cmd.Process.Pid, unix.RLIMIT_NOFILE, &sys.Rlimit{Cur: lim.Max, Max: lim.Max}, nil); err != nil {
 					b.Fatal(err)
 				}
-				rate := pingPong(b, p.port, conns, 64)
+				rate := pingPong(b, p.Port, conns, 64)
 				if s.model == "epoll" && s.impl == "c" {
 					cEpoll = rate
 				} else if cEpoll > 0 {

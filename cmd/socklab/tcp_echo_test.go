@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/cref"
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 )
@@ -94,7 +93,7 @@ func TestTCPBehaviour(t *testing.T) {
 			p := startServer(t, s.argv(t)...)
 			for _, c := range tcpClients {
 				for _, w := range words {
-					r := runCmd(t, 10*time.Second, c.argv(t, w, p.port)...)
+					r := runCmd(t, 10*time.Second, c.argv(t, w, p.Port)...)
 					if r.code != 0 || r.stdout != "Received: "+w+"\n" {
 						t.Errorf("client %s: exit %d, stdout %q, stderr %q", c.name, r.code, r.stdout, r.stderr)
 					}
@@ -132,8 +131,8 @@ func TestTCPSlowClient(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			p := startServer(t, s.argv(t)...)
 			defer p.stop(t, syscall.SIGTERM)
-			one := slowRun(t, p.port, 1, "5ms")
-			all := slowRun(t, p.port, 20, "5ms")
+			one := slowRun(t, p.Port, 1, "5ms")
+			all := slowRun(t, p.Port, 20, "5ms")
 			t.Logf("1 connection %v, 20 connections %v", one, all)
 			if s.concurrent && all > 2*one+time.Second {
 				t.Errorf("20 connections took %v; one takes %v: they did not overlap", all, one)
@@ -152,14 +151,11 @@ func TestTCPSlowClient(t *testing.T) {
 // cpuTime returns the user+system time of pid from /proc.
 func cpuTime(t *testing.T, pid int) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
+	ticks, ok := proc.CPUTime(pid)
+	if !ok {
+		t.Fatalf("no CPU time for pid %d", pid)
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.Atoi(f[11])
-	st, _ := strconv.Atoi(f[12])
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // rawConnect opens a client socket and waits up to wait for the
@@ -209,13 +205,13 @@ func TestTCPRlimitFlood(t *testing.T) {
 	for _, mode := range []string{"iterative", "fork", "thread", "select", "poll", "epoll"} {
 		t.Run(mode, func(t *testing.T) {
 			p := startServer(t, socklab("tcp-echo-server", "--mode", mode, "--quiet", "0")...)
-			pid := p.cmd.Process.Pid
+			pid := p.Cmd.Process.Pid
 			if err := sys.Prlimit(pid, unix.RLIMIT_NOFILE, &sys.Rlimit{Cur: 64, Max: 64}, nil); err != nil {
 				t.Fatal(err)
 			}
 			var flood []int
 			for range 100 {
-				flood = append(flood, rawConnect(p.port, 0))
+				flood = append(flood, rawConnect(p.Port, 0))
 			}
 			defer closeAll(flood)
 			for _, fd := range flood[:10] { // some talk, too
@@ -232,7 +228,7 @@ func TestTCPRlimitFlood(t *testing.T) {
 			flood = nil
 			got := ""
 			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-				if got = echoOnce(t, p.port, "after the flood"); got == "after the flood" {
+				if got = echoOnce(t, p.Port, "after the flood"); got == "after the flood" {
 					break // the server is draining the flood's closed connections meanwhile
 				}
 			}
@@ -255,7 +251,7 @@ func TestTCPSlowLoris(t *testing.T) {
 			var loris []int
 			defer func() { closeAll(loris) }()
 			for range 200 {
-				fd := rawConnect(p.port, 3*time.Second)
+				fd := rawConnect(p.Port, 3*time.Second)
 				if fd < 0 {
 					t.Fatal("loris connect failed")
 				}
@@ -263,7 +259,7 @@ func TestTCPSlowLoris(t *testing.T) {
 				loris = append(loris, fd)
 			}
 			time.Sleep(50 * time.Millisecond)
-			fd := rawConnect(p.port, 3*time.Second)
+			fd := rawConnect(p.Port, 3*time.Second)
 			if fd < 0 {
 				t.Fatal("fresh client could not connect")
 			}
@@ -309,7 +305,7 @@ func TestTCPSlowLoris(t *testing.T) {
 // for runtime failures, never a hang.
 func TestTCPBadInput(t *testing.T) {
 	busy := startServer(t, socklab("tcp-echo-server", "--quiet", "0")...)
-	busyPort := strconv.Itoa(busy.port)
+	busyPort := strconv.Itoa(busy.Port)
 	free := func() string { // a port nothing listens on
 		fd, port, err := listenFree()
 		if err != nil {
@@ -389,7 +385,7 @@ func TestTCPSignalsCloseConnections(t *testing.T) {
 			t.Run(mode+"/"+sig.String(), func(t *testing.T) {
 				p := startServer(t, socklab("tcp-echo-server", "--mode", mode, "--quiet", "0")...)
 				var wg sync.WaitGroup
-				fds := []int{rawConnect(p.port, 3*time.Second), rawConnect(p.port, 3*time.Second)}
+				fds := []int{rawConnect(p.Port, 3*time.Second), rawConnect(p.Port, 3*time.Second)}
 				defer closeAll(fds)
 				time.Sleep(50 * time.Millisecond)
 				if code := p.stop(t, sig); code != 0 {

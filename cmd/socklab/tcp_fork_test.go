@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,8 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
-	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/tcp"
 )
@@ -44,7 +43,7 @@ var forkServers = []struct {
 func waitForkChildren(pid, n int, limit time.Duration) int {
 	deadline := time.Now().Add(limit)
 	for {
-		got := len(testenv.ChildrenOf(pid))
+		got := len(proc.Children(pid))
 		if got == n || time.Now().After(deadline) {
 			return got
 		}
@@ -75,11 +74,11 @@ func TestTCPForkHundredClients(t *testing.T) {
 	for _, s := range forkServers {
 		t.Run(s.name, func(t *testing.T) {
 			p := startServer(t, s.argv(t, 512)...)
-			pid := p.cmd.Process.Pid
+			pid := p.Cmd.Process.Pid
 			fds := make([]int, 100)
 			defer func() { closeAll(fds) }()
 			for i := range fds {
-				if fds[i] = rawConnect(p.port, 5*time.Second); fds[i] < 0 {
+				if fds[i] = rawConnect(p.Port, 5*time.Second); fds[i] < 0 {
 					t.Fatalf("client %d could not connect", i)
 				}
 				sys.SetsockoptTimeval(fds[i], unix.SOL_SOCKET, unix.SO_RCVTIMEO, 10*time.Second)
@@ -95,7 +94,7 @@ func TestTCPForkHundredClients(t *testing.T) {
 			closeAll(fds)
 			fds = nil
 			if n := waitForkChildren(pid, 0, 5*time.Second); n != 0 {
-				t.Errorf("5s after 100 clients closed, %d children left (live or zombie): %v", n, testenv.ChildrenOf(pid))
+				t.Errorf("5s after 100 clients closed, %d children left (live or zombie): %v", n, proc.Children(pid))
 			}
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d; stderr %s", code, p.Stderr())
@@ -111,11 +110,11 @@ func TestTCPForkSIGTERMWithChildren(t *testing.T) {
 	for _, s := range forkServers {
 		t.Run(s.name, func(t *testing.T) {
 			p := startServer(t, s.argv(t, 512)...)
-			pid := p.cmd.Process.Pid
+			pid := p.Cmd.Process.Pid
 			var fds []int
 			defer func() { closeAll(fds) }()
 			for i := range 3 {
-				fd := rawConnect(p.port, 3*time.Second)
+				fd := rawConnect(p.Port, 3*time.Second)
 				if fd < 0 {
 					t.Fatal("connect failed")
 				}
@@ -128,13 +127,13 @@ func TestTCPForkSIGTERMWithChildren(t *testing.T) {
 			if n := waitForkChildren(pid, 3, 3*time.Second); n != 3 {
 				t.Fatalf("%d children for 3 open connections", n)
 			}
-			kids := testenv.ChildrenOf(pid)
+			kids := proc.Children(pid)
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d; stderr %s", code, p.Stderr())
 			}
 			for _, kid := range kids {
-				if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", kid)); err == nil {
-					t.Errorf("child %d outlived its server: %s", kid, b)
+				if proc.Exists(kid) {
+					t.Errorf("child %d outlived its server", kid)
 				}
 			}
 			for i, fd := range fds {
@@ -159,7 +158,7 @@ func TestTCPForkMaxChildren(t *testing.T) {
 			var fds []int
 			defer func() { closeAll(fds) }()
 			dial := func() int {
-				fd := rawConnect(p.port, 3*time.Second)
+				fd := rawConnect(p.Port, 3*time.Second)
 				if fd < 0 {
 					t.Fatal("connect failed")
 				}
@@ -212,8 +211,8 @@ func TestTCPForkReset(t *testing.T) {
 	for _, s := range forkServers {
 		t.Run(s.name, func(t *testing.T) {
 			p := startServer(t, s.argv(t, 512)...)
-			pid := p.cmd.Process.Pid
-			fd := rawConnect(p.port, 3*time.Second)
+			pid := p.Cmd.Process.Pid
+			fd := rawConnect(p.Port, 3*time.Second)
 			if fd < 0 {
 				t.Fatal("connect failed")
 			}
@@ -223,9 +222,9 @@ func TestTCPForkReset(t *testing.T) {
 			sys.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &sys.Linger{Onoff: 1, Linger: 0})
 			sys.Close(fd) // RST
 			if n := waitForkChildren(pid, 0, 3*time.Second); n != 0 {
-				t.Errorf("the reset connection's child is still there: %v", testenv.ChildrenOf(pid))
+				t.Errorf("the reset connection's child is still there: %v", proc.Children(pid))
 			}
-			if got := echoOnce(t, p.port, "still there"); got != "still there" {
+			if got := echoOnce(t, p.Port, "still there"); got != "still there" {
 				t.Errorf("after a reset: %q", got)
 			}
 			if s.name == "raw" {

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
 )
@@ -39,10 +38,8 @@ func startTraced(t *testing.T, limit time.Duration, argv []string, extra ...stri
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	s := &tracedServer{t: t, ctx: ctx, cancel: cancel, trace: filepath.Join(t.TempDir(), "trace")}
 	s.cmd = strace.Command(ctx, s.trace, argv, extra...)
-	errPipe, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := proc.NewOutput()
+	s.cmd.Stderr = out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -53,21 +50,12 @@ func startTraced(t *testing.T, limit time.Duration, argv []string, extra ...stri
 		}
 		cancel()
 	})
-	portc := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				portc <- n
-			}
-		}
-	}()
 	select {
-	case s.Port = <-portc:
+	case s.Port = <-out.Port():
 	case <-ctx.Done():
-		t.Fatalf("%v did not report its port", argv)
+		t.Fatalf("%v did not report its port: %s", argv, out.Tail())
 	}
+	var err error
 	if s.PID, err = strace.TraceePID(ctx, s.cmd); err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +90,9 @@ func (s *tracedServer) stop() []strace.Step {
 }
 
 // waitBlocked waits, at most 5 s, until a thread of pid is blocked in one
-// of the system calls names (compare's blockedIn, which knows each
-// architecture's numbers).
+// of the system calls names.
 func waitBlocked(ctx context.Context, pid int, names []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return blockedIn(ctx, pid, names)
+	return proc.BlockedIn(ctx, pid, names)
 }

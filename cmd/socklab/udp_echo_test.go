@@ -13,7 +13,7 @@ import (
 // usage and 1 for runtime failures, never a hang.
 func TestUDPBadInput(t *testing.T) {
 	busy := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
-	busyPort := strconv.Itoa(busy.port)
+	busyPort := strconv.Itoa(busy.Port)
 	usageClient := `^expected 3 arguments, got \d\nUSAGE: socklab udp-echo-client \[flags\] <server_ip> <word> <port>\n$`
 	for _, c := range []struct {
 		name   string
@@ -75,7 +75,7 @@ func TestUDPClientGivesUp(t *testing.T) {
 	for _, impl := range []string{"raw", "net"} {
 		t.Run(impl, func(t *testing.T) {
 			r := runCmd(t, 10*time.Second, socklab("udp-echo-client", "--impl", impl, "--timeout", "300ms", "--retries", "2",
-				"127.0.0.1", "longer than one byte", strconv.Itoa(silent.port))...)
+				"127.0.0.1", "longer than one byte", strconv.Itoa(silent.Port))...)
 			if r.code != 1 {
 				t.Errorf("exit status %d, want 1; stderr %q", r.code, r.stderr)
 			}
@@ -119,7 +119,7 @@ func TestUDPEchoBehaviour(t *testing.T) {
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			srv := startServer(t, s.argv...)
-			port := strconv.Itoa(srv.port)
+			port := strconv.Itoa(srv.Port)
 			for _, c := range clients {
 				word := "word from " + c.name
 				r := runCmd(t, 10*time.Second, c.argv(word, port)...)

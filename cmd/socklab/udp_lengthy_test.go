@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/cref"
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/udp"
@@ -89,7 +89,7 @@ func TestUDPLengthyModes(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			p := startServer(t, s.argv(t, lengthyDelay, true)...)
-			r := runCmd(t, 30*time.Second, socklab("udp-stress-client", "--timeout", "10s", "127.0.0.1", "Hello world", strconv.Itoa(p.port))...)
+			r := runCmd(t, 30*time.Second, socklab("udp-stress-client", "--timeout", "10s", "127.0.0.1", "Hello world", strconv.Itoa(p.Port))...)
 			if r.code != 0 {
 				t.Fatalf("stress client exit %d\nstdout:\n%s\nstderr:\n%s\nserver:\n%s", r.code, r.stdout, r.stderr, p.Stderr())
 			}
@@ -168,7 +168,7 @@ func TestUDPLengthyBadInput(t *testing.T) {
 		t.Run("over max-children/"+mode, func(t *testing.T) {
 			t.Parallel()
 			p := startServer(t, socklab("udp-lengthy-server", "--mode", mode, "--delay", "500ms", "--max-children", "2", "--quiet", "0")...)
-			port := strconv.Itoa(p.port)
+			port := strconv.Itoa(p.Port)
 			r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "6", "--timeout", "3s", "127.0.0.1", "x", port)...)
 			if r.code != 1 || !regexp.MustCompile(`^\[\d\]: no reply from 127\.0\.0\.1`).MatchString(r.stderr) ||
 				!strings.Contains(r.stderr, "2 of 6 replies right: no reply for [") {
@@ -200,7 +200,7 @@ func TestUDPLengthyTruncated(t *testing.T) {
 				args = append(args, "--workers", "2")
 			}
 			p := startServer(t, socklab(append(args, "0")...)...)
-			port := strconv.Itoa(p.port)
+			port := strconv.Itoa(p.Port)
 			r := runCmd(t, 10*time.Second, socklab("udp-echo-client", "--bufsize", "64", "--timeout", "300ms", "127.0.0.1", "longer than eight", port)...)
 			if r.code != 1 || !strings.Contains(r.stderr, "no reply") {
 				t.Errorf("17 bytes to an 8-byte server: exit %d, %q; want no reply", r.code, r.stderr)
@@ -238,17 +238,17 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 			}
 			outc := make(chan out, 1)
 			go func() {
-				r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "5", "--timeout", "5s", "127.0.0.1", "term", strconv.Itoa(p.port))...)
+				r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "5", "--timeout", "5s", "127.0.0.1", "term", strconv.Itoa(p.Port))...)
 				outc <- out{r, time.Now()}
 			}()
-			kids := waitChildren(t, p.cmd.Process.Pid, 5, 5*time.Second)
+			kids := waitChildren(t, p.Cmd.Process.Pid, 5, 5*time.Second)
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d on SIGTERM with children running\n%s", code, p.Stderr())
 			}
 			exited := time.Now()
 			for _, pid := range kids {
-				if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-					t.Errorf("child %d outlived the server: %s", pid, b)
+				if proc.Exists(pid) {
+					t.Errorf("child %d outlived the server", pid)
 				}
 			}
 			o := <-outc
@@ -267,7 +267,7 @@ func waitChildren(t *testing.T, pid, n int, limit time.Duration) []int {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		kids := testenv.ChildrenOf(pid)
+		kids := proc.Children(pid)
 		if len(kids) >= n {
 			return kids
 		}
@@ -408,13 +408,13 @@ func BenchmarkUDPLengthy(b *testing.B) {
 			p := startServer(b, s.argv(b, delay, true)...)
 			defer p.stop(b, syscall.SIGTERM)
 			cfg := udp.StressConfig{Clients: clients, Timeout: 5 * time.Second}
-			if res := udp.Stress([4]byte{127, 0, 0, 1}, p.port, "warm up", cfg); res.Err() != nil {
+			if res := udp.Stress([4]byte{127, 0, 0, 1}, p.Port, "warm up", cfg); res.Err() != nil {
 				b.Fatal(res.Err())
 			}
 			var overhead time.Duration
 			b.ResetTimer()
 			for range b.N {
-				res := udp.Stress([4]byte{127, 0, 0, 1}, p.port, "bench", cfg)
+				res := udp.Stress([4]byte{127, 0, 0, 1}, p.Port, "bench", cfg)
 				if err := res.Err(); err != nil {
 					b.Fatal(err)
 				}

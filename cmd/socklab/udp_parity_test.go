@@ -55,7 +55,7 @@ func families(steps []strace.Step) string { return strings.Join(strace.Families(
 func TestUDPEchoParity(t *testing.T) {
 	srv := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
 	defer srv.stop(t, syscall.SIGTERM)
-	port := strconv.Itoa(srv.port)
+	port := strconv.Itoa(srv.Port)
 
 	t.Run("client", func(t *testing.T) {
 		c := traceRun(t, []string{cBinary(t, "udp/testdata/echo_client.c"), "127.0.0.1", "parity", port})

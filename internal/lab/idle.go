@@ -112,14 +112,14 @@ func idleServer(ctx context.Context, cfg Config, name, args string, ks []int, re
 	}
 	var lim sys.Rlimit // the server may hold every K
 	if sys.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
-		sys.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_NOFILE, &sys.Rlimit{Cur: lim.Max, Max: lim.Max}, nil)
+		sys.Prlimit(p.Cmd.Process.Pid, unix.RLIMIT_NOFILE, &sys.Rlimit{Cur: lim.Max, Max: lim.Max}, nil)
 	}
 	idle := make([]int, 0, ks[len(ks)-1])
 	defer func() {
 		for _, fd := range idle {
 			sys.Close(fd)
 		}
-		err = errors.Join(err, p.stop())
+		err = errors.Join(err, stopProc(p))
 	}()
 	for _, k := range ks {
 		if ctx.Err() != nil {
@@ -134,12 +134,12 @@ func idleServer(ctx context.Context, cfg Config, name, args string, ks []int, re
 			continue
 		}
 		cfg.Progress.Set("E3 %s server: opening %d idle connections", name, k)
-		if idle, err = addIdle(idle, p.port, k-len(idle)); err != nil {
+		if idle, err = addIdle(idle, p.Port, k-len(idle)); err != nil {
 			return fmt.Errorf("opening idle connection %d: %w", len(idle)+1, err)
 		}
 		cfg.Progress.Set("E3 %s server: %d idle connections, timing one ping-pong for %s", name, k, dur(cfg.Duration))
 		pt := IdlePoint{Server: name, K: k}
-		r, berr := bench.TCP(ctx, bench.Config{Server: [4]byte{127, 0, 0, 1}, Port: p.port, Conns: 1, Window: 1,
+		r, berr := bench.TCP(ctx, bench.Config{Server: [4]byte{127, 0, 0, 1}, Port: p.Port, Conns: 1, Window: 1,
 			Size: 32, Duration: cfg.Duration, Count: 1_000_000, Timeout: 2 * time.Second})
 		pt.RoundTrips, pt.P50, pt.P99 = r.Received, r.Latency.P50, r.Latency.P99
 		if berr != nil {

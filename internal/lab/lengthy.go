@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
 )
@@ -193,40 +192,16 @@ func waitWorkers(ctx context.Context, n int, limit time.Duration) {
 }
 
 // sleepingChildren counts this process's children that have exec'd and
-// whose every thread sleeps, from /proc/self/task/*/children.
+// whose every thread sleeps: a Go program runs more than one thread once
+// started.
 func sleepingChildren() int {
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
 	count := 0
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, pid := range strings.Fields(string(b)) {
-			if _, err := strconv.Atoi(pid); err != nil {
-				continue
-			}
-			if allAsleep(pid) {
-				count++
-			}
+	for _, pid := range proc.Children(os.Getpid()) {
+		if proc.AllAsleep(pid, 2) {
+			count++
 		}
 	}
 	return count
-}
-
-func allAsleep(pid string) bool {
-	stats, _ := filepath.Glob("/proc/" + pid + "/task/*/stat")
-	if len(stats) < 2 { // a Go program runs more than one thread once started
-		return false
-	}
-	for _, s := range stats {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			return false
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 || i+2 >= len(b) || b[i+2] != 'S' {
-			return false
-		}
-	}
-	return true
 }
 
 // Table is E1's table.

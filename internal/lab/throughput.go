@@ -137,8 +137,8 @@ func benchOne(ctx context.Context, proto, name string, argv, env []string, bcfg 
 	if err != nil {
 		return r, err
 	}
-	defer func() { err = errors.Join(err, p.stop()) }()
-	bcfg.Port = p.port
+	defer func() { err = errors.Join(err, stopProc(p)) }()
+	bcfg.Port = p.Port
 	if proto == "tcp" {
 		return bench.TCP(ctx, bcfg)
 	}

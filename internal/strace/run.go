@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/socklab/socklab/internal/proc"
 )
 
 // Syscalls returns the trace set of every Command, before the extras:
@@ -61,7 +61,7 @@ func Command(ctx context.Context, traceFile string, argv []string, extra ...stri
 	args := append([]string{"-f", "-q", "-y", "-o", traceFile, "-e", "trace=" + set, "--"}, argv...)
 	cmd := exec.CommandContext(ctx, "strace", args...)
 	cmd.Cancel = func() error {
-		pids := descendants(cmd.Process.Pid)
+		pids := proc.Descendants(cmd.Process.Pid)
 		if len(pids) == 0 {
 			return cmd.Process.Kill()
 		}
@@ -107,13 +107,13 @@ func TraceePID(ctx context.Context, cmd *exec.Cmd) (int, error) {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, pid := range children(sp) {
+		for _, pid := range proc.Children(sp) {
 			exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 			if err == nil && exe != self {
 				return pid, nil
 			}
 		}
-		if exited(sp) {
+		if proc.Exited(sp) {
 			return 0, fmt.Errorf("strace: pid %d exited before its tracee started", sp)
 		}
 		select {
@@ -140,48 +140,4 @@ func Signal(ctx context.Context, cmd *exec.Cmd, sig os.Signal) error {
 		return fmt.Errorf("strace: signal tracee %d: %w", pid, err)
 	}
 	return nil
-}
-
-// children lists the children of pid, from /proc/PID/task/*/children.
-func children(pid int) []int {
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // the task exited
-		}
-		for _, field := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(field); err == nil {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
-}
-
-// descendants lists pid's children, theirs, and so on.
-func descendants(pid int) []int {
-	var out []int
-	queue := children(pid)
-	for len(queue) > 0 && len(out) < 4096 {
-		p := queue[0]
-		queue = append(queue[1:], children(p)...)
-		out = append(out, p)
-	}
-	return out
-}
-
-// exited reports whether pid is gone or a zombie.
-func exited(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
-	if i < 0 || i+2 >= len(s) {
-		return true
-	}
-	return s[i+2] == 'Z' || s[i+2] == 'X'
 }

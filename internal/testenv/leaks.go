@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/socklab/socklab/internal/proc"
 )
 
 // Main runs the tests of a package and then fails the run if they left
@@ -69,34 +70,12 @@ func openFDs() map[string]string {
 // "pid (state)".
 func Children() []string {
 	var kids []string
-	for _, pid := range ChildrenOf(os.Getpid()) {
-		state := "?"
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) {
-				state = string(st[i+2])
-			}
+	for _, pid := range proc.Children(os.Getpid()) {
+		state := byte('?')
+		if s, ok := proc.State(fmt.Sprintf("/proc/%d", pid)); ok {
+			state = s
 		}
-		kids = append(kids, fmt.Sprintf("%d (%s)", pid, state))
-	}
-	return kids
-}
-
-// ChildrenOf lists the children of pid, live or zombie, from
-// /proc/PID/task/*/children (every thread's, since a child belongs to the
-// thread that forked it).
-func ChildrenOf(pid int) []int {
-	var kids []int
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, f := range tasks {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, field := range strings.Fields(string(b)) {
-			if k, err := strconv.Atoi(field); err == nil {
-				kids = append(kids, k)
-			}
-		}
+		kids = append(kids, fmt.Sprintf("%d (%c)", pid, state))
 	}
 	return kids
 }
