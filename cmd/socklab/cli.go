@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/socklab/socklab/sys"
 )
 
 // usageError is a mistake in the command line: exit status 2.
@@ -129,6 +131,27 @@ func checkImpl(impl string) error {
 	return nil
 }
 
+// rawAddr parses a client's server address for --impl raw (the
+// positional argument name): a dotted quad only, with no name lookup, as
+// the C twins' inet_addr(3) takes it.
+func rawAddr(name, s string) ([4]byte, error) {
+	addr, err := sys.InetAddr(s)
+	if err != nil {
+		return addr, usagef("invalid %s %q: the raw client takes a dotted-quad IPv4 address and does no name lookup (--impl net resolves names)", name, s)
+	}
+	return addr, nil
+}
+
+// printEcho prints an echo client's reply, and fails when it is not the
+// word sent.
+func printEcho(stdout io.Writer, reply, word string) error {
+	fmt.Fprintf(stdout, "Received: %s\n", reply)
+	if reply != word {
+		return errors.New("Reply differs from the word sent")
+	}
+	return nil
+}
+
 // checkDuration validates a duration flag that may not be negative.
 func checkDuration(name string, d time.Duration) error {
 	if d < 0 {
@@ -139,7 +162,7 @@ func checkDuration(name string, d time.Duration) error {
 
 // announce tells, on stderr, the port the kernel chose when a server was
 // given port 0, in the one form the C twins print too and the tests,
-// compare and lab read (listeningLine).
+// compare and lab read (proc.ListeningPort).
 func announce(stderr io.Writer, asked, bound int) {
 	if asked == 0 {
 		fmt.Fprintf(stderr, "Listening on port %d\n", bound)

@@ -93,8 +93,17 @@ func topUsage(w io.Writer, cmds map[string]command) {
 
 // perror formats a runtime error the way perror(3) does: the program's
 // message, a colon, and the system's reason, without Go's "bind: " prefix
-// ("Failed to bind server socket: address already in use").
+// ("Failed to bind server socket: address already in use"). Joined
+// errors (one a failed connection or client) get a line part each,
+// joined by "; ".
 func perror(err error) string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var parts []string
+		for _, e := range j.Unwrap() {
+			parts = append(parts, perror(e))
+		}
+		return strings.Join(parts, "; ")
+	}
 	var se *os.SyscallError
 	if errors.As(err, &se) {
 		return strings.Replace(err.Error(), se.Error(), se.Err.Error(), 1)

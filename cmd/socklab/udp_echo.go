@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/signal"
@@ -116,18 +115,14 @@ func runUDPEchoClient(args []string, stdout, stderr io.Writer) error {
 	if *impl == "net" {
 		reply, err = udp.RequestNet(pos[0], port, word, cfg)
 	} else {
-		addr, perr := sys.InetAddr(pos[0])
-		if perr != nil {
-			return usagef("invalid server_ip %q: the raw client takes a dotted-quad IPv4 address and does no name lookup (--impl net resolves names)", pos[0])
+		addr, aerr := rawAddr("server_ip", pos[0])
+		if aerr != nil {
+			return aerr
 		}
 		reply, err = udp.Request(addr, port, word, cfg)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Received: %s\n", reply)
-	if reply != word {
-		return errors.New("Reply differs from the word sent")
-	}
-	return nil
+	return printEcho(stdout, reply, word)
 }
