@@ -12,7 +12,13 @@
 // the tutorial's fragile version), poll, fork (a real fork(2) per
 // connection, the child echoing through sys.ForkEcho), and epoll
 // (edge-triggered, one loop per SO_REUSEPORT socket). Clients: client.go,
-// slow_client.go, with net and C twins.
+// slow_client.go, with net and C twins. models.go is the one table of the
+// models (mode, files, flags, serve functions) that the command line, the
+// lab, compare and the tests read.
+//
+// A raw server runs until its context is done, then shuts its listening
+// socket down, as each C twin's SIGTERM handler does; a net twin runs
+// until its listener is closed.
 //
 // Shared rules, in Go and C alike: the listen backlog is 20 and a server
 // reads 32 bytes at a time, as in the tutorial; every write loops until all

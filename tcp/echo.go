@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,8 @@ import (
 )
 
 // What every server shares: the listening socket, the echo loop of the
-// blocking models (Stevens' str_echo with writen), the Stop handle and
+// blocking models (Stevens' str_echo with writen), the stop on a
+// context and
 // the reserve descriptor that keeps a server alive at RLIMIT_NOFILE.
 
 // Backlog is the tutorial's listen(20).
@@ -153,73 +155,66 @@ func (l *logger) connected(addr *sys.SockaddrIn) {
 	l.w.Write(l.line)
 }
 
-// Stop ends Serve calls from another goroutine, the way the kernel allows
-// and the C twins do: shutdown(SHUT_RDWR) wakes a thread blocked in accept
-// or recv on the socket (close does not), and an event loop's select,
-// poll or epoll_wait reports the shut-down listening socket, whose accept
-// then fails with EINVAL. A Stop is safe for concurrent use; Stop may be
-// called before, during or after the Serve call, and more than once.
-type Stop struct {
-	mu      sync.Mutex
-	stopped bool
-	listen  []int            // listening sockets to shut down
-	conns   map[int]struct{} // connected sockets of the blocking models
+// Every raw Serve function runs until its context is done, then stops the
+// way the kernel allows and the C twins do: shutdown(SHUT_RDWR) wakes a
+// thread blocked in accept or recv on the socket (close does not), and an
+// event loop's select, poll or epoll_wait reports the shut-down listening
+// socket, whose accept then fails with EINVAL. The C twins make the same
+// shutdown in their SIGTERM handler; the Go programs make it when the
+// signal cancels the context. The context may be done before, during or
+// after the Serve call.
+
+// stopper is one Serve call's stop: the listening sockets it shuts down
+// when the context is done, and the connections of the blocking models.
+type stopper struct {
+	mu     sync.Mutex
+	done   bool
+	listen []int            // listening sockets to shut down
+	conns  map[int]struct{} // connected sockets of the blocking models
 }
 
-// NewStop returns a Stop. It holds no descriptor: the error is always nil
-// and Close has nothing to release; both stay for the callers.
+// stopOn returns the stopper of a Serve call on listenfds, and the
+// release that its caller defers.
 //
 // It also sleeps a nanosecond, which makes Go's runtime create its own
 // epoll instance and eventfd now: the runtime does so lazily, at the first
 // timer or sleep, and dies ("netpollinit failed") if the process is out of
 // descriptors then, as a server at RLIMIT_NOFILE is.
-func NewStop() (*Stop, error) {
+func stopOn(ctx context.Context, listenfds ...int) (*stopper, func() bool) {
 	time.Sleep(time.Nanosecond)
-	return &Stop{conns: make(map[int]struct{})}, nil
+	st := &stopper{listen: listenfds, conns: make(map[int]struct{})}
+	return st, context.AfterFunc(ctx, st.stop)
 }
 
-// Stop makes every Serve call using s return: listening sockets and the
-// connections of the blocking models are shut down.
-func (s *Stop) Stop() error {
+// stop shuts down the listening sockets and the tracked connections, once.
+func (s *stopper) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
-		return nil
+	if s.done {
+		return
 	}
-	s.stopped = true
+	s.done = true
 	for _, fd := range s.listen {
 		sys.Shutdown(fd, unix.SHUT_RDWR)
 	}
 	for fd := range s.conns {
 		sys.Shutdown(fd, unix.SHUT_RDWR)
 	}
-	return nil
 }
 
-// Close releases nothing; see NewStop.
-func (s *Stop) Close() error { return nil }
-
-// Stopped reports whether Stop was called.
-func (s *Stop) Stopped() bool {
+// stopped reports whether stop has run.
+func (s *stopper) stopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stopped
+	return s.done
 }
 
-// serving registers a listening socket; false means Stop came first.
-func (s *Stop) serving(listenfd int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.listen = append(s.listen, listenfd)
-	return !s.stopped
-}
-
-// track registers a connection for Stop to shut down; false means Stop
+// track registers a connection for stop to shut down; false means stop
 // came first and the caller should close it.
-func (s *Stop) track(fd int) bool {
+func (s *stopper) track(fd int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	if s.done {
 		return false
 	}
 	s.conns[fd] = struct{}{}
@@ -227,9 +222,9 @@ func (s *Stop) track(fd int) bool {
 }
 
 // closeConn unregisters and closes a connection in one step, so that
-// Stop never shuts down a descriptor number the kernel has handed out
+// stop never shuts down a descriptor number the kernel has handed out
 // again.
-func (s *Stop) closeConn(fd int) {
+func (s *stopper) closeConn(fd int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, fd)

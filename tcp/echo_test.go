@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ type server struct {
 	stop func() error // stops the server, returns what Serve returned
 }
 
-type serveFunc func(listenfd int, st *Stop, cfg Config) error
+type serveFunc func(ctx context.Context, listenfd int, cfg Config) error
 
 var rawModels = []struct {
 	name  string
@@ -35,7 +36,7 @@ var rawModels = []struct {
 	{"thread", ServeThread},
 	{"select", ServeSelect},
 	{"poll", ServePoll},
-	{"epoll", func(fd int, st *Stop, cfg Config) error { return ServeEpoll([]int{fd}, st, cfg) }},
+	{"epoll", func(ctx context.Context, fd int, cfg Config) error { return ServeEpoll(ctx, []int{fd}, cfg) }},
 }
 
 // models is every in-process server: the raw models and the net twins.
@@ -77,21 +78,12 @@ func startRaw(t testing.TB, cfg Config, serve serveFunc) server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := NewStop()
-	if err != nil {
-		sys.Close(fd)
-		t.Fatal(err)
-	}
+	ctx, stop := context.WithCancel(context.Background())
 	lb := &testenv.Buffer{}
 	cfg.Log = lb
 	done := make(chan error, 1)
-	go func() { done <- serve(fd, st, cfg) }()
-	return finish(t, server{port: port, log: lb}, done, func() {
-		st.Stop()
-	}, func() {
-		sys.Close(fd)
-		st.Close()
-	})
+	go func() { done <- serve(ctx, fd, cfg) }()
+	return finish(t, server{port: port, log: lb}, done, stop, func() { sys.Close(fd) })
 }
 
 func startNet(t testing.TB, cfg Config, concurrent bool) server {
@@ -462,20 +454,17 @@ func TestSlowClientReportsFailures(t *testing.T) {
 	}
 }
 
-// Stop before Serve: Serve returns at once.
+// A context done before Serve: Serve returns at once.
 func TestStopBeforeServe(t *testing.T) {
 	for _, m := range rawModels {
 		fd, _, err := Listen(0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := NewStop()
-		if err != nil {
-			t.Fatal(err)
-		}
-		st.Stop()
+		ctx, stop := context.WithCancel(context.Background())
+		stop()
 		done := make(chan error, 1)
-		go func() { done <- m.serve(fd, st, Config{}) }()
+		go func() { done <- m.serve(ctx, fd, Config{}) }()
 		select {
 		case err := <-done:
 			if err != nil {
@@ -485,7 +474,6 @@ func TestStopBeforeServe(t *testing.T) {
 			t.Fatalf("%s: Serve still running 5s after an earlier Stop", m.name)
 		}
 		sys.Close(fd)
-		st.Close()
 	}
 }
 

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,7 +31,7 @@ import (
 // drained. The listening socket is level-triggered, so that a bounded
 // accept batch never loses an edge. Shared with the C twin.
 //
-// Stop shuts the listening sockets down, as the C twin's main does after
+// A done context shuts the listening sockets down, as the C twin's main does after
 // sigwait: each loop sees EPOLLHUP on its listening socket, accept fails
 // with EINVAL, and the loop closes its clients and returns.
 //
@@ -64,12 +65,14 @@ func ListenReusePort(port, n int) ([]int, int, error) {
 	return fds, port, nil
 }
 
-// ServeEpoll runs one event loop per listening socket until st is stopped;
+// ServeEpoll runs one event loop per listening socket until ctx is done;
 // then every loop closes its clients and ServeEpoll returns nil, or the
 // first loop's error. Every loop's epoll instance is made before any loop
 // starts, so that a loop's clients cannot use up the descriptors another
 // loop needs. It sets the sockets non-blocking and does not close them.
-func ServeEpoll(listenfds []int, st *Stop, cfg Config) error {
+func ServeEpoll(ctx context.Context, listenfds []int, cfg Config) error {
+	st, release := stopOn(ctx, listenfds...)
+	defer release()
 	var eps []*poll.Epoll
 	defer func() {
 		for _, ep := range eps {
@@ -77,9 +80,6 @@ func ServeEpoll(listenfds []int, st *Stop, cfg Config) error {
 		}
 	}()
 	for _, fd := range listenfds {
-		if !st.serving(fd) {
-			return nil
-		}
 		if err := sys.SetNonblock(fd, true); err != nil {
 			return fmt.Errorf("Failed to make the server socket non-blocking: %w", err)
 		}
@@ -101,7 +101,7 @@ func ServeEpoll(listenfds []int, st *Stop, cfg Config) error {
 			defer spare.close()
 			errs[i] = serveEpollLoop(fd, eps[i], &spare, cfg)
 			if errs[i] != nil {
-				st.Stop() // one loop failed: stop the others
+				st.stop() // one loop failed: stop the others
 			}
 		})
 	}
@@ -212,7 +212,7 @@ func serveEpollLoop(listenfd int, ep *poll.Epoll, spare *reserve, cfg Config) er
 						continue
 					}
 					if errors.Is(err, unix.EINVAL) {
-						return nil // Stop shut the listening socket down (EPOLLHUP)
+						return nil // the stop shut the listening socket down (EPOLLHUP)
 					}
 					if err != nil {
 						return fmt.Errorf("Failed to accept client connection: %w", err)

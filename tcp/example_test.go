@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,27 +19,23 @@ var loopback = [4]byte{127, 0, 0, 1}
 
 // The tutorial's one-at-a-time server and the raw client in one process:
 // Listen on a free port, serve with ServeIterative, ask with Request,
-// end with Stop.
+// end by cancelling its context.
 func ExampleServeIterative() {
 	listenfd, port, err := tcp.Listen(0)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServeIterative(listenfd, st, tcp.Config{Log: os.Stdout}) }()
+	go func() { done <- tcp.ServeIterative(ctx, listenfd, tcp.Config{Log: os.Stdout}) }()
 
 	reply, err := tcp.Request(loopback, port, "hello", tcp.ClientConfig{Timeout: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("Received:", reply)
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Client connected: 127.0.0.1
@@ -47,7 +44,7 @@ func ExampleServeIterative() {
 }
 
 // A process per connection: each client is echoed by a forked child.
-// Stop shuts the listening socket down, sends SIGTERM to the children
+// The stop shuts the listening socket down, sends SIGTERM to the children
 // still serving and reaps them all before ServeFork returns.
 func ExampleServeFork() {
 	listenfd, port, err := tcp.Listen(0)
@@ -55,13 +52,9 @@ func ExampleServeFork() {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServeFork(listenfd, st, tcp.Config{Log: os.Stdout, MaxChildren: 10}) }()
+	go func() { done <- tcp.ServeFork(ctx, listenfd, tcp.Config{Log: os.Stdout, MaxChildren: 10}) }()
 
 	for _, word := range []string{"one", "two"} {
 		reply, err := tcp.Request(loopback, port, word, tcp.ClientConfig{Timeout: 5 * time.Second})
@@ -70,7 +63,7 @@ func ExampleServeFork() {
 		}
 		fmt.Println("Received:", reply)
 	}
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Client connected: 127.0.0.1
@@ -88,13 +81,9 @@ func ExampleServeThread() {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServeThread(listenfd, st, tcp.Config{Quiet: true}) }()
+	go func() { done <- tcp.ServeThread(ctx, listenfd, tcp.Config{Quiet: true}) }()
 
 	replies := make(chan string, 2)
 	for _, word := range []string{"left", "right"} {
@@ -109,7 +98,7 @@ func ExampleServeThread() {
 	got := []string{<-replies, <-replies}
 	slices.Sort(got)
 	fmt.Println("Received:", strings.Join(got, ", "))
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Received: left, right
@@ -124,20 +113,16 @@ func ExampleServeSelect() {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServeSelect(listenfd, st, tcp.Config{Quiet: true, MaxClients: 100}) }()
+	go func() { done <- tcp.ServeSelect(ctx, listenfd, tcp.Config{Quiet: true, MaxClients: 100}) }()
 
 	reply, err := tcp.Request(loopback, port, "selected", tcp.ClientConfig{Timeout: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("Received:", reply)
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Received: selected
@@ -152,20 +137,16 @@ func ExampleServeSelectFaithful() {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServeSelectFaithful(listenfd, st, tcp.Config{Quiet: true, Clients: 1}) }()
+	go func() { done <- tcp.ServeSelectFaithful(ctx, listenfd, tcp.Config{Quiet: true, Clients: 1}) }()
 
 	reply, err := tcp.Request(loopback, port, "faithful", tcp.ClientConfig{Timeout: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("Received:", reply)
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Received: faithful
@@ -180,20 +161,16 @@ func ExampleServePoll() {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServePoll(listenfd, st, tcp.Config{Quiet: true, Idle: time.Minute}) }()
+	go func() { done <- tcp.ServePoll(ctx, listenfd, tcp.Config{Quiet: true, Idle: time.Minute}) }()
 
 	reply, err := tcp.Request(loopback, port, "polled", tcp.ClientConfig{Timeout: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("Received:", reply)
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Received: polled
@@ -210,13 +187,9 @@ func ExampleServeEpoll() {
 	for _, fd := range listenfds {
 		defer sys.Close(fd)
 	}
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServeEpoll(listenfds, st, tcp.Config{Quiet: true}) }()
+	go func() { done <- tcp.ServeEpoll(ctx, listenfds, tcp.Config{Quiet: true}) }()
 
 	for _, word := range []string{"edge", "triggered"} {
 		reply, err := tcp.Request(loopback, port, word, tcp.ClientConfig{Timeout: 5 * time.Second})
@@ -225,7 +198,7 @@ func ExampleServeEpoll() {
 		}
 		fmt.Println("Received:", reply)
 	}
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Received: edge
@@ -327,13 +300,9 @@ func ExampleSlowClient() {
 		log.Fatal(err)
 	}
 	defer sys.Close(listenfd)
-	st, err := tcp.NewStop()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer st.Close()
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- tcp.ServePoll(listenfd, st, tcp.Config{Quiet: true}) }()
+	go func() { done <- tcp.ServePoll(ctx, listenfd, tcp.Config{Quiet: true}) }()
 
 	var out strings.Builder
 	cfg := tcp.SlowConfig{Clients: 3, Delay: time.Millisecond, Timeout: 5 * time.Second, Out: &out}
@@ -343,7 +312,7 @@ func ExampleSlowClient() {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	slices.Sort(lines)
 	fmt.Println(strings.Join(lines, "\n"))
-	st.Stop()
+	stop()
 	fmt.Println("server:", <-done)
 	// Output:
 	// Received: Hello world [0]

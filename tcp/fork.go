@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,8 +46,9 @@ import (
 //     for each of its own children (wait4(pid, WNOHANG)) rather than for
 //     any (waitpid(-1)), since a Go process may have children that
 //     os/exec started and will wait for itself.
-//   - Stop shuts the listening socket down (C gets EINTR from accept);
-//     strace shows that shutdown before the final close.
+//   - A done context shuts the listening socket down, as the C twin's
+//     signal handler does; strace shows that shutdown before the final
+//     close.
 //   - Config.Idle (off by default) sets SO_RCVTIMEO and SO_SNDTIMEO on the
 //     connection before the fork: two setsockopt calls after accept.
 //   - At RLIMIT_NOFILE the reserve descriptor of echo.go sheds a client.
@@ -55,13 +57,12 @@ import (
 // Config.MaxChildren is 0, and is the C twin's default.
 const DefaultMaxChildren = 512
 
-// ServeFork serves each connection in a forked child until st is stopped;
+// ServeFork serves each connection in a forked child until ctx is done;
 // then it sends SIGTERM to the children still serving, reaps every child
 // and returns nil. It does not close listenfd.
-func ServeFork(listenfd int, st *Stop, cfg Config) error {
-	if !st.serving(listenfd) {
-		return nil
-	}
+func ServeFork(ctx context.Context, listenfd int, cfg Config) error {
+	st, release := stopOn(ctx, listenfd)
+	defer release()
 	w := &lockedWriter{w: cfg.log()} // the reaper reports too
 	cfg.Log = w
 	log := newLogger(cfg)
@@ -100,7 +101,7 @@ func ServeFork(listenfd int, st *Stop, cfg Config) error {
 	var echoclient sys.SockaddrIn
 	for {
 		clientsock, err := spare.accept(listenfd, &echoclient)
-		if st.Stopped() {
+		if st.stopped() {
 			if err == nil {
 				sys.Close(clientsock)
 			}

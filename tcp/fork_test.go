@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -268,14 +269,10 @@ func TestForkStopBeforeServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sys.Close(fd)
-	st, err := NewStop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.Stop()
+	ctx, stop := context.WithCancel(context.Background())
+	stop()
 	done := make(chan error, 1)
-	go func() { done <- ServeFork(fd, st, Config{}) }()
+	go func() { done <- ServeFork(ctx, fd, Config{}) }()
 	select {
 	case err := <-done:
 		if err != nil {

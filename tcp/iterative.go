@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -20,22 +21,21 @@ import (
 //   - port 0 is allowed; the chosen port is reported after getsockname.
 //
 // Differences from the C twin, from Go itself:
-//   - C stops on SIGINT/SIGTERM through EINTR from accept or recv; a Go
-//     signal reaches a Go thread, not the blocked one, so Stop calls
-//     shutdown(SHUT_RDWR) on the listening socket and on the connection
-//     being served. strace shows those shutdowns before the final close.
+//   - Both shut the listening socket down to stop (C in its signal
+//     handler, Go when the context is done); C's recv gets EINTR, but a Go
+//     signal reaches a Go thread, not the blocked one, so Go shuts the
+//     connection being served down too. strace shows that shutdown.
 //   - Config.Idle (off by default) sets SO_RCVTIMEO and SO_SNDTIMEO on each
 //     connection: two setsockopt calls after accept.
 //   - At RLIMIT_NOFILE a reserve descriptor (an eventfd, invisible to the
 //     network trace) is given up to accept and close the waiting client.
 
 // ServeIterative serves one connection at a time on the listening socket
-// listenfd until st is stopped; then it returns nil. It does not close
+// listenfd until ctx is done; then it returns nil. It does not close
 // listenfd.
-func ServeIterative(listenfd int, st *Stop, cfg Config) error {
-	if !st.serving(listenfd) {
-		return nil
-	}
+func ServeIterative(ctx context.Context, listenfd int, cfg Config) error {
+	st, release := stopOn(ctx, listenfd)
+	defer release()
 	log := newLogger(cfg)
 	buffer := make([]byte, BufSize)
 	spare := newReserve()
@@ -43,7 +43,7 @@ func ServeIterative(listenfd int, st *Stop, cfg Config) error {
 	var echoclient sys.SockaddrIn
 	for {
 		clientsock, err := spare.accept(listenfd, &echoclient)
-		if st.Stopped() {
+		if st.stopped() {
 			if err == nil {
 				sys.Close(clientsock)
 			}
@@ -62,7 +62,7 @@ func ServeIterative(listenfd int, st *Stop, cfg Config) error {
 		}
 		if err := setIdle(clientsock, cfg.Idle); err != nil {
 			fmt.Fprintf(log.w, "Client %s: %v\n", echoclient.String(), err)
-		} else if err := echo(clientsock, buffer); err != nil && !st.Stopped() {
+		} else if err := echo(clientsock, buffer); err != nil && !st.stopped() {
 			report(log, &echoclient, err)
 		}
 		st.closeConn(clientsock)

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -24,7 +25,7 @@ import (
 // number fits. Shared with the C twin: non-blocking descriptors, pending
 // bytes held in the client's 32-byte buffer while the slot asks for
 // POLLOUT instead of POLLIN, POLLERR/POLLHUP handled by the recv or send
-// that reports them. Stop shuts the listening socket down, as the C
+// that reports them. A done context shuts the listening socket down, as the C
 // twin's signal handler does: poll reports POLLHUP on it (a shut-down
 // listener is a closed socket, not a readable one), accept fails with
 // EINVAL, and the loop closes its clients and returns.
@@ -33,13 +34,12 @@ import (
 // silent that long (off by default: idleTimeout and client.idle); the
 // reserve descriptor of echo.go at RLIMIT_NOFILE (spare.accept).
 
-// ServePoll serves every client from one poll loop until st is stopped;
+// ServePoll serves every client from one poll loop until ctx is done;
 // then it closes the clients and returns nil. It sets listenfd
 // non-blocking and does not close it.
-func ServePoll(listenfd int, st *Stop, cfg Config) error {
-	if !st.serving(listenfd) {
-		return nil
-	}
+func ServePoll(ctx context.Context, listenfd int, cfg Config) error {
+	_, release := stopOn(ctx, listenfd) // shutdown(listenfd) once ctx is done
+	defer release()
 	if err := sys.SetNonblock(listenfd, true); err != nil {
 		return fmt.Errorf("Failed to make the server socket non-blocking: %w", err)
 	}
@@ -97,7 +97,7 @@ func ServePoll(listenfd int, st *Stop, cfg Config) error {
 					continue
 				}
 				if errors.Is(err, unix.EINVAL) {
-					return nil // Stop shut the listening socket down
+					return nil // the stop shut the listening socket down
 				}
 				if err != nil {
 					return fmt.Errorf("Failed to accept client connection: %w", err)

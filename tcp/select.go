@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -23,7 +24,7 @@ import (
 // its 32-byte buffer while select watches it for writing instead of
 // reading. A client whose descriptor is FD_SETSIZE (1024) or above, or
 // one beyond Config.MaxClients (the C twin's max_clients argument), is
-// refused: reported and closed at once. Stop shuts the listening socket
+// refused: reported and closed at once. A done context shuts the listening socket
 // down, as the C twin's signal handler does: select reports it readable,
 // accept fails with EINVAL, and the loop closes its clients and returns.
 //
@@ -31,13 +32,12 @@ import (
 // silent that long (off by default: idleTimeout and client.idle); the
 // reserve descriptor of echo.go at RLIMIT_NOFILE (spare.accept).
 
-// ServeSelect serves every client from one select loop until st is
-// stopped; then it closes the clients and returns nil. It sets listenfd
+// ServeSelect serves every client from one select loop until ctx is
+// done; then it closes the clients and returns nil. It sets listenfd
 // non-blocking and does not close it.
-func ServeSelect(listenfd int, st *Stop, cfg Config) error {
-	if !st.serving(listenfd) {
-		return nil
-	}
+func ServeSelect(ctx context.Context, listenfd int, cfg Config) error {
+	_, release := stopOn(ctx, listenfd) // shutdown(listenfd) once ctx is done
+	defer release()
 	if err := sys.SetNonblock(listenfd, true); err != nil {
 		return fmt.Errorf("Failed to make the server socket non-blocking: %w", err)
 	}
@@ -72,7 +72,7 @@ func ServeSelect(listenfd int, st *Stop, cfg Config) error {
 					continue
 				}
 				if errors.Is(err, unix.EINVAL) {
-					return nil // Stop shut the listening socket down
+					return nil // the stop shut the listening socket down
 				}
 				if err != nil {
 					return fmt.Errorf("Failed to accept client connection: %w", err)

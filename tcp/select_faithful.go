@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -31,7 +32,7 @@ import (
 // one each round, which fails with EADDRINUSE while the last round's
 // connections are in TIME_WAIT); a round's sockets are closed when it ends
 // (Python drops them for its garbage collector to close); send passes
-// MSG_NOSIGNAL. From Go itself: Stop shuts the listening socket and the
+// MSG_NOSIGNAL. From Go itself: a done context shuts the listening socket and the
 // round's connections down, where C gets EINTR from accept or select; the
 // shut-down sockets wake select, and the loop sees the stop there.
 
@@ -41,13 +42,12 @@ const FaithfulClients = 20
 // FaithfulIdle is the tutorial's "time.time() - last_activity > 5".
 const FaithfulIdle = 5 * time.Second
 
-// ServeSelectFaithful runs the tutorial's rounds until st is stopped; then
+// ServeSelectFaithful runs the tutorial's rounds until ctx is done; then
 // it closes the round's clients and returns nil. Config.Clients replaces
 // the 20 connections a round waits for, Config.Idle the 5 seconds.
-func ServeSelectFaithful(listenfd int, st *Stop, cfg Config) error {
-	if !st.serving(listenfd) {
-		return nil
-	}
+func ServeSelectFaithful(ctx context.Context, listenfd int, cfg Config) error {
+	st, release := stopOn(ctx, listenfd)
+	defer release()
 	nclients := cfg.Clients
 	if nclients <= 0 {
 		nclients = FaithfulClients
@@ -71,7 +71,7 @@ func ServeSelectFaithful(listenfd int, st *Stop, cfg Config) error {
 			var echoclient sys.SockaddrIn
 			n := sys.SizeofSockaddrIn
 			newsock, err := sys.Accept(listenfd, &echoclient, &n)
-			if st.Stopped() {
+			if st.stopped() {
 				if err == nil {
 					sys.Close(newsock)
 				}
@@ -103,8 +103,8 @@ func ServeSelectFaithful(listenfd int, st *Stop, cfg Config) error {
 			if _, err := sys.Select(maxfd+1, &rset, &wset, nil, -1); err != nil {
 				return fmt.Errorf("Failed to select: %w", err)
 			}
-			if st.Stopped() {
-				return nil // Stop shut the round's sockets down, which woke select
+			if st.stopped() {
+				return nil // the stop shut the round's sockets down, which woke select
 			}
 			if time.Since(lastActivity) > idle {
 				for _, s := range socks {

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -21,19 +22,19 @@ import (
 //
 // Differences from the C twin, from Go itself: goroutines instead of
 // pthread_create (strace shows the runtime's own clone calls, not one per
-// connection); Stop shuts down the listening socket and every connection
-// (C gets EINTR from accept and lets exit close the connections), and
+// connection); a done context shuts down the listening socket and every
+// connection (C's handler shuts the listening socket down and exit closes
+// the connections), and
 // ServeThread waits for the goroutines to finish; Config.Log is written
 // through one lock; Config.Idle and the reserve descriptor as in
 // iterative.go.
 
-// ServeThread serves each connection on its own goroutine until st is
-// stopped; then it shuts the connections down, waits for their
+// ServeThread serves each connection on its own goroutine until ctx is
+// done; then it shuts the connections down, waits for their
 // goroutines and returns nil. It does not close listenfd.
-func ServeThread(listenfd int, st *Stop, cfg Config) error {
-	if !st.serving(listenfd) {
-		return nil
-	}
+func ServeThread(ctx context.Context, listenfd int, cfg Config) error {
+	st, release := stopOn(ctx, listenfd)
+	defer release()
 	cfg.Log = &lockedWriter{w: cfg.log()} // the goroutines report through it too
 	log := newLogger(cfg)
 	spare := newReserve()
@@ -43,7 +44,7 @@ func ServeThread(listenfd int, st *Stop, cfg Config) error {
 	var echoclient sys.SockaddrIn
 	for {
 		clientsock, err := spare.accept(listenfd, &echoclient)
-		if st.Stopped() {
+		if st.stopped() {
 			if err == nil {
 				sys.Close(clientsock)
 			}
@@ -69,7 +70,7 @@ func ServeThread(listenfd int, st *Stop, cfg Config) error {
 			if err == nil {
 				err = echo(clientsock, buffer)
 			}
-			if err != nil && !st.Stopped() {
+			if err != nil && !st.stopped() {
 				report(log, &client, err)
 			}
 			st.closeConn(clientsock)

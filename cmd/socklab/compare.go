@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -126,24 +125,9 @@ func parseProgramFlags(program string, args []string, mode string, own *cmdFlags
 	return pf, nil
 }
 
-// tcpCompareModes returns tcp-echo-server's modes (tcpModes), in the
-// tutorial's order; each has its C twin in tcp/testdata/<mode>.c.
-func tcpCompareModes() []string {
-	var out []string
-	for _, m := range []string{"iterative", "fork", "thread", "select", "poll", "epoll"} {
-		if _, ok := tcpModes[m]; ok {
-			out = append(out, m)
-		}
-	}
-	var rest []string
-	for m := range tcpModes {
-		if !contains(out, m) {
-			rest = append(rest, m)
-		}
-	}
-	sort.Strings(rest)
-	return append(out, rest...)
-}
+// tcpCompareModes returns tcp-echo-server's modes, in the tutorial's
+// order (tcp.Models); each has its C twin.
+func tcpCompareModes() []string { return tcp.Modes() }
 
 // compareSpec returns the spec of program with its flags, or a usage error
 // naming the valid ones.
@@ -197,7 +181,7 @@ func compareSpec(program string, pf programFlags) (twinSpec, error) {
 			s.raw = append(s.raw, "--loops", "1") // the C twin's default
 		}
 		s.rawFile, s.csrc = "tcp/"+mode+".go", "tcp/testdata/"+mode+".c"
-		if tcpModes[mode] {
+		if m, _ := tcp.Lookup(mode, false); m.HasNet() {
 			s.net, s.netFile = []string{program, "--mode", mode, "--impl", "net"}, "tcp/"+mode+"_net.go"
 		}
 		if mode == "thread" {
@@ -457,18 +441,12 @@ func (r *comparison) buildC(src string) (string, error) {
 // ephemeral loopback port, and returns the port and how to stop it.
 func startCompareServer(isTCP bool) (int, func(), error) {
 	if isTCP {
-		sock, port, err := tcp.Listen(0)
+		iterative, _ := tcp.Lookup("iterative", false)
+		srv, err := iterative.Start(tcp.Config{Quiet: true})
 		if err != nil {
 			return 0, nil, err
 		}
-		st, err := tcp.NewStop()
-		if err != nil {
-			sys.Close(sock)
-			return 0, nil, err
-		}
-		done := make(chan error, 1)
-		go func() { done <- tcp.ServeIterative(sock, st, tcp.Config{Quiet: true}) }()
-		return port, func() { st.Stop(); <-done; st.Close(); sys.Close(sock) }, nil
+		return srv.Port, func() { srv.Stop() }, nil
 	}
 	sock, port, err := udp.Listen(0)
 	if err != nil {

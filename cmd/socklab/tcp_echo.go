@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,11 +15,10 @@ import (
 	"github.com/socklab/socklab/tcp"
 )
 
-// tcpModes lists the server models --mode takes, and which have a net twin.
-var tcpModes = map[string]bool{"iterative": true, "fork": false, "thread": true, "select": false, "poll": false, "epoll": false}
-
+// tcpModeList names the models --mode takes, from tcp.Models.
 func tcpModeList() string {
-	return "iterative, fork, thread, select, poll or epoll"
+	modes := tcp.Modes()
+	return strings.Join(modes[:len(modes)-1], ", ") + " or " + modes[len(modes)-1]
 }
 
 func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
@@ -46,35 +46,33 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if err := checkImpl(*impl); err != nil {
 		return err
 	}
-	twin, ok := tcpModes[*mode]
-	if !ok {
+	if !contains(tcp.Modes(), *mode) {
 		return usagef("invalid --mode %q: want %s", *mode, tcpModeList())
-	}
-	if *impl == "net" && !twin {
-		return usagef("--impl net has no --mode %s: the net package's own event loop stands behind --mode thread --impl net", *mode)
 	}
 	if *faithful && *mode != "select" {
 		return usagef("--faithful needs --mode select")
 	}
-	if *faithful && *impl != "raw" {
-		return usagef("--faithful needs --impl raw")
+	model, _ := tcp.Lookup(*mode, *faithful)
+	if *impl == "net" && !model.HasNet() {
+		if *faithful {
+			return usagef("--faithful needs --impl raw")
+		}
+		return usagef("--impl net has no --mode %s: the net package's own event loop stands behind --mode thread --impl net", *mode)
 	}
 	// A flag that belongs to another model would be silently ignored.
 	var misplaced error
 	fs.Visit(func(f *flag.Flag) {
-		need, fits := "", true
-		switch f.Name {
-		case "max-clients":
-			need, fits = "--mode select", *mode == "select"
-		case "max-children":
-			need, fits = "--mode fork", *mode == "fork"
-		case "loops":
-			need, fits = "--mode epoll", *mode == "epoll"
-		case "clients":
-			need, fits = "--mode select --faithful", *mode == "select" && *faithful
+		if misplaced != nil || contains(model.Flags, f.Name) {
+			return
 		}
-		if !fits && misplaced == nil {
-			misplaced = usagef("--%s needs %s", f.Name, need)
+		for _, m := range tcp.Models {
+			if contains(m.Flags, f.Name) {
+				need := "--mode " + m.Mode
+				if m.Faithful {
+					need += " --faithful"
+				}
+				misplaced = usagef("--%s needs %s", f.Name, need)
+			}
 		}
 	})
 	if misplaced != nil {
@@ -115,51 +113,17 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		}
 		defer l.Close()
 		announce(stderr, port, bound)
-		defer context.AfterFunc(sigctx, func() { l.Close() })()
-		if *mode == "thread" {
-			return tcp.ServeThreadNet(l, cfg)
-		}
-		return tcp.ServeIterativeNet(l, cfg)
+		return model.ServeNet(sigctx, l, cfg)
 	}
-
-	var socks []int
-	var bound int
-	if *mode == "epoll" {
-		socks, bound, err = tcp.ListenReusePort(port, *loops)
-	} else {
-		var sock int
-		sock, bound, err = tcp.Listen(port)
-		socks = []int{sock}
-	}
+	socks, bound, err := model.Listen(port, *loops)
 	if err != nil {
 		return err
 	}
 	for _, sock := range socks {
 		defer sys.Close(sock)
 	}
-	sock := socks[0]
-	st, err := tcp.NewStop()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	announce(stderr, port, bound)
-	defer context.AfterFunc(sigctx, func() { st.Stop() })()
-	switch {
-	case *mode == "fork":
-		return tcp.ServeFork(sock, st, cfg)
-	case *mode == "thread":
-		return tcp.ServeThread(sock, st, cfg)
-	case *mode == "select" && *faithful:
-		return tcp.ServeSelectFaithful(sock, st, cfg)
-	case *mode == "select":
-		return tcp.ServeSelect(sock, st, cfg)
-	case *mode == "poll":
-		return tcp.ServePoll(sock, st, cfg)
-	case *mode == "epoll":
-		return tcp.ServeEpoll(socks, st, cfg)
-	}
-	return tcp.ServeIterative(sock, st, cfg)
+	return model.Serve(sigctx, socks, cfg)
 }
 
 func runTCPEchoClient(args []string, stdout, stderr io.Writer) error {

@@ -49,30 +49,24 @@ func udpServer(t testing.TB, serve func(fd int) error) int {
 // tcpServer starts the raw thread-per-connection echo server in-process.
 func tcpServer(t testing.TB) int {
 	t.Helper()
-	fd, port, err := tcp.Listen(0)
+	thread, _ := tcp.Lookup("thread", false)
+	srv, err := thread.Start(tcp.Config{Quiet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := tcp.NewStop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- tcp.ServeThread(fd, st, tcp.Config{Quiet: true}) }()
 	t.Cleanup(func() {
-		st.Stop()
+		stopped := make(chan error, 1)
+		go func() { stopped <- srv.Stop() }()
 		select {
-		case err := <-done:
+		case err := <-stopped:
 			if err != nil {
 				t.Error(err)
 			}
 		case <-time.After(5 * time.Second):
 			t.Error("TCP server did not stop within 5s")
 		}
-		st.Close()
-		sys.Close(fd)
 	})
-	return port
+	return srv.Port
 }
 
 // udpFaulty is a UDP echo server that hands each datagram to mangle, which

@@ -60,9 +60,16 @@ func Slow(ctx context.Context, cfg Config) (*SlowResult, error) {
 	longest := tcp.SlowMessage(cfg.Word, cfg.Clients-1)
 	limit := time.Duration(2*len(longest)) * dribble
 	res := &SlowResult{Dribble: dribble.Seconds(), Clients: cfg.Clients, Message: longest, Limit: limit.Seconds()}
-	runs := []struct{ model, impl string }{
-		{"iterative", "raw"}, {"iterative", "net"}, {"fork", "raw"}, {"thread", "raw"}, {"thread", "net"},
-		{"select", "raw"}, {"select (faithful)", "raw"}, {"poll", "raw"}, {"epoll", "raw"},
+	type run struct {
+		model tcp.Model
+		impl  string
+	}
+	var runs []run
+	for _, m := range tcp.Models {
+		runs = append(runs, run{m, "raw"})
+		if m.HasNet() {
+			runs = append(runs, run{m, "net"})
+		}
 	}
 	var failed []string
 	for i, r := range runs {
@@ -70,8 +77,8 @@ func Slow(ctx context.Context, cfg Config) (*SlowResult, error) {
 			return res, ctx.Err()
 		}
 		cfg.Progress.Set("E2 [%d/%d] %d slow connections against the %s server (%s), %s a byte", i+1, len(runs),
-			cfg.Clients, r.model, r.impl, dur(dribble))
-		row := SlowRow{Model: r.model, Impl: r.impl, Limit: limit.Seconds(), Tutorial: slowTutorial(r.model, r.impl)}
+			cfg.Clients, r.model.Name(), r.impl, dur(dribble))
+		row := SlowRow{Model: r.model.Name(), Impl: r.impl, Limit: limit.Seconds(), Tutorial: slowTutorial(r.model.Name(), r.impl)}
 		if row.Tutorial > 0 {
 			row.TutorialRatio = row.Tutorial / tutorialSlowLimit
 		}
@@ -80,7 +87,7 @@ func Slow(ctx context.Context, cfg Config) (*SlowResult, error) {
 		row.Ratio = row.Seconds / row.Limit
 		if err != nil {
 			row.Error = err.Error()
-			failed = append(failed, r.model+"/"+r.impl+": "+err.Error())
+			failed = append(failed, r.model.Name()+"/"+r.impl+": "+err.Error())
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -92,76 +99,36 @@ func Slow(ctx context.Context, cfg Config) (*SlowResult, error) {
 
 // slowRun starts one server in this process, runs the slow client against
 // it and stops it, whatever happened.
-func slowRun(ctx context.Context, cfg Config, model, impl string, dribble time.Duration) (elapsed time.Duration, err error) {
-	scfg := tcp.Config{Quiet: true, Clients: cfg.Clients, Idle: scaled(tcp.FaithfulIdle, cfg.Scale)}
-	if model != "select (faithful)" {
-		scfg.Idle = 0
+func slowRun(ctx context.Context, cfg Config, model tcp.Model, impl string, dribble time.Duration) (elapsed time.Duration, err error) {
+	scfg := tcp.Config{Quiet: true, Clients: cfg.Clients}
+	if model.Faithful {
+		scfg.Idle = scaled(tcp.FaithfulIdle, cfg.Scale)
 	}
+	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	var port int
-	var stop func() error
+	var socks []int
 	if impl == "net" {
 		var l *net.TCPListener
-		l, port, err = tcp.ListenNet(0)
-		if err != nil {
+		if l, port, err = tcp.ListenNet(0); err != nil {
+			cancel()
 			return 0, err
 		}
-		serve := tcp.ServeIterativeNet
-		if model == "thread" {
-			serve = tcp.ServeThreadNet
-		}
-		go func() { done <- serve(l, scfg) }()
-		stop = func() error {
-			l.Close()
-			if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			return nil
-		}
+		go func() { done <- model.ServeNet(sctx, l, scfg) }()
 	} else {
-		var socks []int
-		if model == "epoll" {
-			socks, port, err = tcp.ListenReusePort(0, 1)
-		} else {
-			var fd int
-			fd, port, err = tcp.Listen(0)
-			socks = []int{fd}
-		}
-		if err != nil {
+		if socks, port, err = model.Listen(0, 1); err != nil {
+			cancel()
 			return 0, err
 		}
-		st, serr := tcp.NewStop()
-		if serr != nil {
-			sys.Close(socks[0])
-			return 0, serr
-		}
-		go func() {
-			switch model {
-			case "iterative":
-				done <- tcp.ServeIterative(socks[0], st, scfg)
-			case "fork":
-				done <- tcp.ServeFork(socks[0], st, scfg)
-			case "thread":
-				done <- tcp.ServeThread(socks[0], st, scfg)
-			case "select":
-				done <- tcp.ServeSelect(socks[0], st, scfg)
-			case "select (faithful)":
-				done <- tcp.ServeSelectFaithful(socks[0], st, scfg)
-			case "poll":
-				done <- tcp.ServePoll(socks[0], st, scfg)
-			case "epoll":
-				done <- tcp.ServeEpoll(socks, st, scfg)
-			}
-		}()
-		stop = func() error {
-			err := errors.Join(st.Stop(), <-done, st.Close())
-			for _, fd := range socks {
-				err = errors.Join(err, sys.Close(fd))
-			}
-			return err
-		}
+		go func() { done <- model.Serve(sctx, socks, scfg) }()
 	}
-	defer func() { err = errors.Join(err, stop()) }()
+	defer func() {
+		cancel()
+		err = errors.Join(err, <-done)
+		for _, fd := range socks {
+			err = errors.Join(err, sys.Close(fd))
+		}
+	}()
 
 	got := make(chan error, 1)
 	start := time.Now()
