@@ -38,6 +38,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		bench.DefaultUDPLoss, bench.DefaultTCPStall))
 	quickack := fs.Bool("quickack", false, "TCP only: set TCP_QUICKACK after every recv")
 	allowRemote := fs.Bool("allow-remote", false, "allow a target outside 127.0.0.0/8 (a host you own)")
+	minEcho := fs.Float64("min-echo", 0, "fail (exit 1) when less than this percentage of the messages sent was echoed; nothing echoed always fails")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parse(fs, args, 3)
 	if err != nil {
@@ -68,6 +69,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usagef("invalid --count %d: must not be negative", *count)
 	case *timeout < 0:
 		return usagef("invalid --timeout %v: must be positive", *timeout)
+	case *minEcho < 0 || *minEcho > 100:
+		return usagef("invalid --min-echo %v: want a percentage, 0 to 100", *minEcho)
 	case *quickack && proto != "tcp":
 		return usagef("--quickack needs tcp: it is a TCP option")
 	}
@@ -84,6 +87,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case errors.Is(err, bench.ErrConfig), errors.Is(err, bench.ErrNotLoopback):
 		return usagef("%v", err)
+	case errors.Is(err, context.Canceled) && r.Sent == 0:
+		return errors.New("Interrupted before any message was sent")
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "Interrupted: the result covers the run until then")
 	case err != nil:
@@ -92,9 +97,24 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		writeBench(stdout, r)
 	}
-	writeBench(stdout, r)
+	return checkEchoed(r, *minEcho)
+}
+
+// checkEchoed fails a run in which nothing, or less than minEcho percent
+// of what was sent, came back: a bench of a dead server is no result.
+func checkEchoed(r bench.Result, minEcho float64) error {
+	if r.Received == 0 {
+		return fmt.Errorf("Nothing echoed: %d messages sent, 0 came back", r.Sent)
+	}
+	if pct := 100 * float64(r.Received) / float64(r.Sent); pct < minEcho {
+		return fmt.Errorf("Only %.1f%% echoed (%d of %d), below --min-echo %v", pct, r.Received, r.Sent, minEcho)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -237,5 +238,79 @@ func TestBenchAllowRemote(t *testing.T) {
 	_, sent, echoed, _ := benchCounts(t, "udp", "--allow-remote", "--count", "100", "0.0.0.0", port)
 	if sent != 100 || echoed != 100 {
 		t.Errorf("with --allow-remote: sent %d, echoed %d; want 100", sent, echoed)
+	}
+}
+
+// A bench of a server that echoes nothing, or less than --min-echo asks,
+// prints its counts and exits 1.
+func TestBenchMinEcho(t *testing.T) {
+	silent := udpMangler(t, func(int, []byte) []byte { return nil })
+	r := runCmd(t, 30*time.Second, socklab("bench", "udp", "--count", "50", "--timeout", "50ms", "127.0.0.1", strconv.Itoa(silent))...)
+	if r.code != 1 || !strings.Contains(r.stderr, "Nothing echoed: 50 messages sent, 0 came back") || !benchLine.MatchString(r.stdout) {
+		t.Errorf("all lost: exit %d, stdout %q, stderr %q; want 1, the counts, and why", r.code, r.stdout, r.stderr)
+	}
+	lossy := udpMangler(t, func(n int, p []byte) []byte {
+		if n%10 == 0 {
+			return nil
+		}
+		return p
+	})
+	for _, tc := range []struct {
+		min  string
+		code int
+	}{{"95", 1}, {"80", 0}} {
+		r := runCmd(t, 30*time.Second, socklab("bench", "udp", "--count", "100", "--window", "4", "--timeout", "50ms",
+			"--min-echo", tc.min, "127.0.0.1", strconv.Itoa(lossy))...)
+		if r.code != tc.code || (tc.code == 1 && !strings.Contains(r.stderr, "Only 90.0% echoed (90 of 100), below --min-echo 95")) {
+			t.Errorf("--min-echo %s with 10%% loss: exit %d, stderr %q; want %d", tc.min, r.code, r.stderr, tc.code)
+		}
+	}
+}
+
+// A listener whose backlog is full drops the handshakes of the clients
+// beyond it: the bench gives up on them within bench.ConnectTimeout,
+// saying why, instead of waiting out the kernel's SYN retries; and a
+// SIGTERM while it connects ends it within that bound.
+func TestBenchConnectTimeout(t *testing.T) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil { // one queued connection, never accepted
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	port := strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
+	r := runCmd(t, 30*time.Second, socklab("bench", "tcp", "--conns", "4", "--duration", "1s", "127.0.0.1", port)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "no answer to the handshake within") {
+		t.Errorf("full backlog: exit %d, stderr %q; want 1 and the handshake timeout", r.code, r.stderr)
+	}
+	if r.elapsed > 4*bench.ConnectTimeout {
+		t.Errorf("gave up after %v", r.elapsed)
+	}
+	cmd := exec.Command(socklabBin, "bench", "tcp", "--conns", "50", "127.0.0.1", port)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // into the second connect, which waits
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case <-waited:
+	case <-time.After(4 * bench.ConnectTimeout):
+		cmd.Process.Kill()
+		<-waited
+		t.Fatalf("still connecting %v after SIGTERM", 4*bench.ConnectTimeout)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "Interrupted before any message was sent") {
+		t.Errorf("SIGTERM while connecting: exit %d after %v, stderr %q", code, time.Since(start), stderr.String())
 	}
 }

@@ -289,7 +289,7 @@ func TestZeroAllocs(t *testing.T) {
 	cfg := Config{Server: loopback, Conns: 2, Window: 8, Size: 100, Duration: time.Hour, Timeout: time.Hour, QuickAck: true}
 	t.Run("udp", func(t *testing.T) {
 		cfg.Port = udpServer(t, nil)
-		u, err := newUDPRun(cfg)
+		u, err := newUDPRun(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +309,7 @@ func TestZeroAllocs(t *testing.T) {
 	})
 	t.Run("tcp", func(t *testing.T) {
 		cfg.Port = tcpServer(t)
-		tr, err := newTCPRun(cfg)
+		tr, err := newTCPRun(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,17 +36,38 @@ func (l *loop) open(cfg Config) error {
 	return l.ep.Add(l.wake.Fd(), unix.EPOLLIN)
 }
 
-// dial opens connection i: socket, connect (blocking: on loopback it
-// returns at once, and a refused TCP connection says so here), and
-// registration with epoll for EPOLLIN.
-func (l *loop) dial(i, typ int) (int, error) {
+// ConnectTimeout bounds each connect: a server whose backlog is full
+// drops the handshake, and the kernel's SYN retries would otherwise hold
+// the bench (and a Ctrl-C) for two minutes.
+const ConnectTimeout = 3 * time.Second
+
+// dial opens connection i: socket, connect (blocking, for at most
+// ConnectTimeout: on loopback it returns at once, and a refused TCP
+// connection says so here), and registration with epoll for EPOLLIN. It
+// gives up at once when ctx is done.
+func (l *loop) dial(ctx context.Context, i, typ int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
 	fd, err := sys.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
 	l.fds = append(l.fds, fd)
+	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, ConnectTimeout); err != nil {
+		return -1, err
+	}
 	to := sys.NewSockaddrIn(l.cfg.Server, l.cfg.Port)
-	if err := sys.Connect(fd, &to); err != nil {
+	err = sys.Connect(fd, &to)
+	if ctx.Err() != nil { // a signal came while it waited
+		return -1, ctx.Err()
+	}
+	if errors.Is(err, unix.EINPROGRESS) || errors.Is(err, unix.ETIMEDOUT) {
+		return -1, fmt.Errorf("no answer to the handshake within %v (the server's listen backlog is full, or nothing answers)", ConnectTimeout)
+	} else if err != nil {
+		return -1, err
+	}
+	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, 0); err != nil {
 		return -1, err
 	}
 	for len(l.byFd) <= fd {

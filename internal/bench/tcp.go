@@ -17,7 +17,7 @@ import (
 // nothing listens), or ctx.Err() if ctx ended the run early; Result is
 // valid in every case but the first two.
 func TCP(ctx context.Context, cfg Config) (Result, error) {
-	t, err := newTCPRun(cfg)
+	t, err := newTCPRun(ctx, cfg)
 	if err != nil {
 		if t != nil {
 			t.close()
@@ -59,7 +59,7 @@ type tcpConn struct {
 	outOn     bool // watching EPOLLOUT: the send buffer was full
 }
 
-func newTCPRun(cfg Config) (*tcpRun, error) {
+func newTCPRun(ctx context.Context, cfg Config) (*tcpRun, error) {
 	cfg, err := cfg.withDefaults("tcp")
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func newTCPRun(cfg Config) (*tcpRun, error) {
 	t.scanEvery = max(int64(cfg.Timeout)/4, 1e6)
 	t.conns = make([]tcpConn, cfg.Conns)
 	for i := range t.conns {
-		fd, err := t.dial(i, unix.SOCK_STREAM)
+		fd, err := t.dial(ctx, i, unix.SOCK_STREAM)
 		if err != nil {
 			return t, fmt.Errorf("Failed to connect to %s: %w", t.target(), err)
 		}

@@ -17,7 +17,7 @@ import (
 // or ctx.Err() if ctx ended the run early; Result is valid in every case
 // but the first two.
 func UDP(ctx context.Context, cfg Config) (Result, error) {
-	u, err := newUDPRun(cfg)
+	u, err := newUDPRun(ctx, cfg)
 	if err != nil {
 		if u != nil {
 			u.close()
@@ -62,7 +62,7 @@ type udpSlot struct {
 	sentAt int64
 }
 
-func newUDPRun(cfg Config) (*udpRun, error) {
+func newUDPRun(ctx context.Context, cfg Config) (*udpRun, error) {
 	cfg, err := cfg.withDefaults("udp")
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func newUDPRun(cfg Config) (*udpRun, error) {
 	u.conns = make([]udpConn, cfg.Conns)
 	for i := range u.conns {
 		c := &u.conns[i]
-		fd, err := u.dial(i, unix.SOCK_DGRAM)
+		fd, err := u.dial(ctx, i, unix.SOCK_DGRAM)
 		if err != nil {
 			return u, fmt.Errorf("Failed to connect to %s:%d: %w", sys.InetNtoa(cfg.Server), cfg.Port, err)
 		}
