@@ -217,3 +217,34 @@ func TestUDPStressParity(t *testing.T) {
 		})
 	}
 }
+
+// compare's stress client: raw and C make the same calls row by row, one
+// block of socket, sendto, recvfrom, close per client, however their
+// threads ran; the net twin differs only in ways the table explains.
+func TestCompareUDPStressClient(t *testing.T) {
+	needCompareTools(t)
+	c := runCompareJSON(t, "udp-stress-client", "--clients", "3")
+	var cols []string
+	for _, col := range c.Columns {
+		cols = append(cols, col.Name)
+	}
+	if strings.Join(cols, " ") != "raw net c" || len(c.Missing) != 0 {
+		t.Fatalf("columns %v, missing %v; want raw net c", cols, c.Missing)
+	}
+	checkRawCAligned(t, c, true)
+	if c.Unexplained != 0 {
+		t.Errorf("%d unexplained differences", c.Unexplained)
+	}
+	var raw []string
+	for _, row := range c.Rows {
+		if s, ok := row.Steps["raw"]; ok {
+			raw = append(raw, s.Family)
+		}
+	}
+	if got, want := strings.Join(raw, " "), strings.TrimSpace(strings.Repeat("socket sendto recvfrom close ", 3)); got != want {
+		t.Errorf("raw steps: %s\nwant %s", got, want)
+	}
+	if !c.has("net", "twin only", "recvmsg", "", "net-io") || !c.has("net", "raw only", "recvfrom", "", "net-io") {
+		t.Errorf("the net twin's recvmsg for recvfrom is not shown and explained")
+	}
+}
