@@ -1,6 +1,7 @@
 package udp
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -8,18 +9,37 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
 )
 
-// The stress client of the tutorial's section 6 (UDPechoclient2.py): it
-// fires Clients requests at once, each from a socket of its own with a
-// message of its own ("<word> [n]"), prints each reply as it arrives and
-// the total time last. There is no C twin; each request is Request (raw)
-// or RequestNet (net), so each client makes the echo client's calls:
-// socket, sendto, recvfrom, close.
+// Threaded stress client, the Go mirror of testdata/stress_client.c and of
+// the tutorial's UDPechoclient2.py (section 6):
 //
-// Additions to the tutorial's client: each reply is checked (it must be
-// the client's own message, upper-cased), and with a Timeout a lost reply
-// is reported by its client's number instead of hanging the run.
+//	N at once: socket -> sendto(server) -> recvfrom -> check the sender ->
+//	           close -> print; then the total time
+//
+// Client n sends "<word> [n]" (StressMessage) from a socket of its own and
+// must get it back upper-cased, as the lengthy-action servers make it.
+// Each reply is printed as it arrives, the time from the first socket to
+// the last reply last.
+//
+// Differences from the tutorial's client, shared with the C twin:
+//   - each reply is checked; a lost one (with Timeout), a wrong one or one
+//     longer than the buffer is reported by its client's number, and the
+//     run fails naming them (StressResult.Err);
+//   - as in the echo client: a dotted quad only, a datagram from anyone but
+//     the server is reported and ignored, recvfrom passes MSG_TRUNC;
+//   - Timeout > 0 sets SO_RCVTIMEO after socket, and a stray datagram does
+//     not restart the clock (setsockopt again with what is left); off by
+//     default, as the tutorial's client waits forever.
+//
+// From Go: a goroutine per client instead of a thread; each blocks in the
+// kernel's recvfrom and so holds an OS thread while it waits, as a pthread
+// does. One mutex guards the result and both writers (C's out mutex; C's
+// stdio locks stderr by itself).
 
 // DefaultClients is the tutorial's number of client threads.
 const DefaultClients = 20
@@ -30,15 +50,22 @@ type StressConfig struct {
 	Timeout time.Duration // how long each client waits for its reply; 0 waits forever, as the tutorial does
 	BufSize int           // each client's receive buffer; DefaultBufSize when 0
 	Out     io.Writer     // "Received: <reply>" lines, as the replies arrive; nil discards
-	Log     io.Writer     // reports of ignored stray datagrams; nil discards
+	Log     io.Writer     // "[n]: reason" for each failed client, and ignored stray datagrams; nil discards
+}
+
+func (c StressConfig) clients() int {
+	if c.Clients <= 0 {
+		return DefaultClients
+	}
+	return c.Clients
 }
 
 // StressResult is what a run saw.
 type StressResult struct {
-	Elapsed time.Duration // from the first send to the last reply or give-up
+	Elapsed time.Duration // from before the first socket to the last reply or give-up
 	Replies int           // right replies
 	Missing []int         // clients that got no reply
-	Wrong   []int         // clients whose reply was not their message upper-cased
+	Wrong   []int         // clients whose reply was not their message upper-cased, or too long
 }
 
 // Err returns nil when every client got its right reply, otherwise an
@@ -72,57 +99,121 @@ func clientList(ns []int) string {
 // StressMessage is client n's message: "<word> [n]", as the tutorial's.
 func StressMessage(word string, n int) string { return word + " [" + strconv.Itoa(n) + "]" }
 
-// Stress runs the stress client against server:port with the raw client.
+// Stress runs the stress client against server:port with raw sockets.
 func Stress(server [4]byte, port int, word string, cfg StressConfig) StressResult {
-	return stress(word, cfg, func(msg string, cc ClientConfig) (string, error) {
-		return Request(server, port, msg, cc)
+	return runStress(word, cfg, func(message string, w io.Writer) (string, error) {
+		return stressRequest(server, port, message, cfg, w)
 	})
 }
 
-// stress fires the clients, each through request, and collects the result.
-func stress(word string, cfg StressConfig, request func(string, ClientConfig) (string, error)) StressResult {
-	clients := cfg.Clients
-	if clients <= 0 {
-		clients = DefaultClients
+// stressOut is what the clients write to: Out and Log behind one mutex,
+// which guards the result too. Write is Log's, for the stray reports a
+// request makes on its own.
+type stressOut struct {
+	mu       sync.Mutex
+	out, log io.Writer
+	res      StressResult
+}
+
+func (o *stressOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.log.Write(p)
+}
+
+// runStress is C's main and the end of its request(): one goroutine a
+// client, each printing its outcome; then the time.
+func runStress(word string, cfg StressConfig, request func(message string, w io.Writer) (string, error)) StressResult {
+	o := &stressOut{out: cfg.Out, log: cfg.Log}
+	if o.out == nil {
+		o.out = io.Discard
 	}
-	out := cfg.Out
-	if out == nil {
-		out = io.Discard
+	if o.log == nil {
+		o.log = io.Discard
 	}
-	cc := ClientConfig{BufSize: cfg.BufSize, Timeout: cfg.Timeout, Log: cfg.Log}
-	var (
-		mu  sync.Mutex
-		res StressResult
-		wg  sync.WaitGroup
-	)
-	start := make(chan struct{})
-	for n := range clients {
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for n := range cfg.clients() {
 		wg.Go(func() {
-			msg := StressMessage(word, n)
-			<-start // all at once
-			got, err := request(msg, cc)
-			mu.Lock()
-			defer mu.Unlock()
+			message := StressMessage(word, n)
+			reply, err := request(message, o)
+			o.mu.Lock()
+			defer o.mu.Unlock()
 			switch {
 			case err != nil:
-				res.Missing = append(res.Missing, n)
-				fmt.Fprintf(cc.log(), "[%d]: %v\n", n, err)
-			case got != strings.ToUpper(msg):
-				res.Wrong = append(res.Wrong, n)
-				fmt.Fprintf(out, "Received: %s\n", got)
+				fmt.Fprintf(o.log, "[%d]: %v\n", n, err)
+				if errors.Is(err, ErrTruncated) { // a reply too long is a wrong one
+					o.res.Wrong = append(o.res.Wrong, n)
+				} else {
+					o.res.Missing = append(o.res.Missing, n)
+				}
 			default:
-				res.Replies++
-				fmt.Fprintf(out, "Received: %s\n", got)
+				fmt.Fprintf(o.out, "Received: %s\n", reply)
+				want := []byte(message) // what the server must send back
+				ToUpper(want)
+				if reply == string(want) {
+					o.res.Replies++
+				} else {
+					o.res.Wrong = append(o.res.Wrong, n)
+				}
 			}
 		})
 	}
-	t0 := time.Now()
-	close(start)
 	wg.Wait()
-	res.Elapsed = time.Since(t0)
-	sort.Ints(res.Missing)
-	sort.Ints(res.Wrong)
-	return res
+	o.res.Elapsed = time.Since(t0)
+	sort.Ints(o.res.Missing)
+	sort.Ints(o.res.Wrong)
+	return o.res
 }
 
-func (c ClientConfig) log() io.Writer { return EchoConfig{Log: c.Log}.log() }
+// stressRequest is one client: C's request() up to its close.
+func stressRequest(server [4]byte, port int, message string, cfg StressConfig, w io.Writer) (string, error) {
+	buffer := make([]byte, EchoConfig{BufSize: cfg.BufSize}.bufSize())
+	echoserver := sys.NewSockaddrIn(server, port)
+	deadline := time.Now().Add(cfg.Timeout)
+
+	sock, err := sys.Socket(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	if err != nil {
+		return "", fmt.Errorf("Failed to create socket: %w", err)
+	}
+	defer sys.Close(sock)
+	if cfg.Timeout > 0 {
+		if err := sys.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_RCVTIMEO, cfg.Timeout); err != nil {
+			return "", fmt.Errorf("Failed to set the receive timeout: %w", err)
+		}
+	}
+	sent, err := sys.Sendto(sock, []byte(message), 0, &echoserver)
+	if err != nil {
+		return "", fmt.Errorf("Mismatch in number of sent bytes: %w", err)
+	}
+	if sent != len(message) {
+		return "", fmt.Errorf("Mismatch in number of sent bytes: %d of %d", sent, len(message))
+	}
+	for {
+		var echoclient sys.SockaddrIn
+		clientlen := sys.SizeofSockaddrIn
+		received, err := sys.Recvfrom(sock, buffer, unix.MSG_TRUNC, &echoclient, &clientlen)
+		if errors.Is(err, unix.EAGAIN) { // SO_RCVTIMEO expired
+			return "", fmt.Errorf("%w from %s before the timeout", ErrNoReply, echoserver.String())
+		}
+		if err != nil {
+			return "", fmt.Errorf("Failed to receive message: %w", err)
+		}
+		if echoclient.Addr == echoserver.Addr && echoclient.Port == echoserver.Port {
+			if received > len(buffer) {
+				return "", fmt.Errorf("%w: %d bytes, buffer %d", ErrTruncated, received, len(buffer))
+			}
+			return string(buffer[:received]), nil
+		}
+		fmt.Fprintf(w, "Ignored a datagram from unexpected %s\n", echoclient.String())
+		if cfg.Timeout > 0 { // a stray does not restart the clock
+			left := time.Until(deadline)
+			if left <= 0 {
+				return "", fmt.Errorf("%w from %s before the timeout", ErrNoReply, echoserver.String())
+			}
+			if err := sys.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_RCVTIMEO, left); err != nil {
+				return "", fmt.Errorf("Failed to set the receive timeout: %w", err)
+			}
+		}
+	}
+}

@@ -34,6 +34,7 @@ type twinSpec struct {
 	cflags        []string // extra compiler flags (-pthread)
 	cargs         []string // C arguments after the positional ones
 	threaded      bool     // a thread per connection or request: see strace.Serialize
+	upper         bool     // a UDP client that compare's server answers upper-cased (startCompareServer)
 	idle          []string // servers: the system calls they block in between requests
 	netIdle       []string
 }
@@ -44,7 +45,7 @@ const compareDelay = 50 * time.Millisecond
 // the udp-lengthy-server modes with a C twin (fork-exec and prefork have
 // none, nor a net twin: nothing to compare them with).
 var (
-	comparePrograms     = []string{"udp-echo-client", "udp-echo-server", "tcp-echo-client", "tcp-echo-server", "udp-lengthy-server", "tcp-slow-client"}
+	comparePrograms     = []string{"udp-echo-client", "udp-echo-server", "tcp-echo-client", "tcp-echo-server", "udp-lengthy-server", "udp-stress-client", "tcp-slow-client"}
 	lengthyCompareModes = []string{"iterative", "thread", "fork", "async"}
 )
 
@@ -55,7 +56,7 @@ func compareTargets() [][]string {
 	for _, m := range lengthyCompareModes {
 		out = append(out, []string{"udp-lengthy-server", "--mode", m})
 	}
-	out = append(out, []string{"tcp-echo-client"}, []string{"tcp-slow-client"})
+	out = append(out, []string{"udp-stress-client"}, []string{"tcp-echo-client"}, []string{"tcp-slow-client"})
 	for _, m := range tcpCompareModes() {
 		out = append(out, []string{"tcp-echo-server", "--mode", m})
 	}
@@ -68,11 +69,12 @@ func compareTargets() [][]string {
 type programFlags struct {
 	mode    string
 	batch   int // udp-echo-server: recvmmsg/sendmmsg
-	clients int // tcp-slow-client: connections at once
+	clients int // tcp-slow-client, udp-stress-client: connections or requests at once
 }
 
-// compareSlowClients is how many connections compare's slow client makes
-// by default: enough to show a thread per connection, few enough to read.
+// compareSlowClients is how many connections compare's slow client makes,
+// and requests its stress client, by default: enough to show a thread
+// each, few enough to read.
 const compareSlowClients = 2
 
 // parseProgramFlags reads the flags given after the program's name; each
@@ -98,6 +100,9 @@ func parseProgramFlags(program string, args []string, mode string, own *cmdFlags
 	case "tcp-slow-client":
 		fs.IntVar(&pf.clients, "clients", compareSlowClients, "connections at once")
 		names = append(names, "--clients")
+	case "udp-stress-client":
+		fs.IntVar(&pf.clients, "clients", compareSlowClients, "requests at once")
+		names = append(names, "--clients")
 	}
 	takes := "no flags of its own"
 	if len(names) > 0 {
@@ -121,6 +126,9 @@ func parseProgramFlags(program string, args []string, mode string, own *cmdFlags
 	}
 	if program == "tcp-slow-client" && (pf.clients < 1 || pf.clients > 20) {
 		return pf, usagef("invalid --clients %d: compare traces 1 to 20 connections", pf.clients)
+	}
+	if program == "udp-stress-client" && (pf.clients < 1 || pf.clients > 20) {
+		return pf, usagef("invalid --clients %d: compare traces 1 to 20 requests", pf.clients)
 	}
 	return pf, nil
 }
@@ -174,6 +182,13 @@ func compareSpec(program string, pf programFlags) (twinSpec, error) {
 		s.net = append([]string{program, "--impl", "net"}, clients...)
 		s.rawFile, s.netFile, s.csrc = "tcp/slow_client.go", "tcp/slow_client_net.go", "tcp/testdata/slow_client.c"
 		s.cflags, s.cargs = []string{cref.Pthread}, []string{fmt.Sprint(pf.clients), "0"}
+	case "udp-stress-client": // no --timeout: each waits in recvfrom, as the C twin's default does
+		s.threaded, s.upper = true, true
+		clients := []string{"--clients", fmt.Sprint(pf.clients)}
+		s.raw = append([]string{program, "--impl", "raw"}, clients...)
+		s.net = append([]string{program, "--impl", "net"}, clients...)
+		s.rawFile, s.netFile, s.csrc = "udp/stress_client.go", "udp/stress_client_net.go", "udp/testdata/stress_client.c"
+		s.cflags, s.cargs = []string{cref.Pthread}, []string{fmt.Sprint(pf.clients)}
 	case "tcp-echo-server":
 		s.server, s.tcp = true, true
 		s.raw = []string{program, "--mode", mode, "--impl", "raw"}
@@ -249,7 +264,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			"Programs: "+strings.Join(comparePrograms, ", ")+".\n"+
 			"Program flags, after its name: --mode for tcp-echo-server ("+strings.Join(tcpCompareModes(), ", ")+")\n"+
 			"and udp-lengthy-server ("+strings.Join(lengthyCompareModes, ", ")+"); --batch N for udp-echo-server;\n"+
-			fmt.Sprintf("--clients N for tcp-slow-client (default %d). Needs strace.", compareSlowClients),
+			fmt.Sprintf("--clients N for tcp-slow-client and udp-stress-client (default %d). Needs strace.", compareSlowClients),
 		[]string{"socklab compare udp-echo-client", "socklab compare tcp-echo-server --mode select", "socklab compare udp-echo-server --batch 32"}, stdout)
 	mode := fs.String("mode", "", "server model, for tcp-echo-server and udp-lengthy-server (also taken after the program's name)")
 	asJSON := fs.Bool("json", false, "print the comparison as JSON")
@@ -381,7 +396,7 @@ func (r *comparison) run(ctx context.Context, src string) error {
 
 	var port int
 	if !s.server { // one raw server, in this process, for every client
-		p, stopServer, err := startCompareServer(s.tcp)
+		p, stopServer, err := startCompareServer(s.tcp, s.upper)
 		if err != nil {
 			return err
 		}
@@ -438,8 +453,9 @@ func (r *comparison) buildC(src string) (string, error) {
 }
 
 // startCompareServer starts the raw echo server, in this process, on an
-// ephemeral loopback port, and returns the port and how to stop it.
-func startCompareServer(isTCP bool) (int, func(), error) {
+// ephemeral loopback port, and returns the port and how to stop it. With
+// upper it is the UDP lengthy server instead (upperServer).
+func startCompareServer(isTCP, upper bool) (int, func(), error) {
 	if isTCP {
 		iterative, _ := tcp.Lookup("iterative", false)
 		srv, err := iterative.Start(tcp.Config{Quiet: true})
@@ -453,6 +469,21 @@ func startCompareServer(isTCP bool) (int, func(), error) {
 		return 0, nil, err
 	}
 	done := make(chan error, 1)
+	// The stress client expects its message upper-cased, which the echo
+	// server does not do. The delay makes each reply come well after its
+	// request, so that the net twin's first read finds nothing (EAGAIN)
+	// and waits in the poller, run after run, rather than only when the
+	// scheduler happens to be quick (net-eagain explains both).
+	if upper {
+		go func() { done <- udp.ServeThread(sock, udp.LengthyConfig{Delay: compareDelay, Quiet: true}) }()
+		return port, func() { udp.StopLengthy(sock); <-done; sys.Close(sock) }, nil
+	}
 	go func() { done <- udp.Echo(sock, udp.EchoConfig{Quiet: true}) }()
 	return port, func() { udp.Stop(sock); <-done; sys.Close(sock) }, nil
+}
+
+// upperServer names the server that answers the stress client in
+// compare's text (startCompareServer).
+func upperServer() string {
+	return fmt.Sprintf("UDP lengthy server (--mode thread --delay %v: upper-cased replies)", compareDelay)
 }

@@ -92,7 +92,11 @@ func (r *comparison) writeText(w io.Writer) {
 			fmt.Fprintf(w, "  each asked once by socklab's raw UDP client on 127.0.0.1, then stopped with SIGTERM\n")
 		}
 	} else {
-		fmt.Fprintf(w, "  each asking socklab's raw %s echo server at %s\n", map[bool]string{true: "TCP", false: "UDP"}[s.tcp], r.server)
+		server := map[bool]string{true: "TCP echo server", false: "UDP echo server"}[s.tcp]
+		if s.upper {
+			server = upperServer()
+		}
+		fmt.Fprintf(w, "  each asking socklab's raw %s at %s\n", server, r.server)
 	}
 	fmt.Fprintf(w, "  sockets are named sock#N in order of creation; ~ differs from raw, + only here, - missing here\n\n")
 
