@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
 )
 
@@ -47,9 +46,9 @@ func runUDPStressClient(args []string, stdout, stderr io.Writer) error {
 	if *impl == "net" {
 		res = udp.StressNet(pos[0], port, word, cfg)
 	} else {
-		addr, perr := sys.InetAddr(pos[0])
-		if perr != nil {
-			return usagef("invalid server %q: the raw client takes a dotted-quad IPv4 address and does no name lookup (--impl net resolves names)", pos[0])
+		addr, aerr := rawAddr("server", pos[0])
+		if aerr != nil {
+			return aerr
 		}
 		res = udp.Stress(addr, port, word, cfg)
 	}

@@ -110,8 +110,8 @@ func TestUDPStressClients(t *testing.T) {
 		code           int
 		stdout, stderr string
 	}{
-		{"right", upper.port, 5, "Hello world", 0, 0, strings.Join(rightLines, "\n"), ""},
-		{"wrong", echo.port, 2, "hi", 5 * time.Second, 1, strings.Join(wrongLines, "\n"), "0 of 2 replies right: wrong reply for [0] [1]"},
+		{"right", upper.Port, 5, "Hello world", 0, 0, strings.Join(rightLines, "\n"), ""},
+		{"wrong", echo.Port, 2, "hi", 5 * time.Second, 1, strings.Join(wrongLines, "\n"), "0 of 2 replies right: wrong reply for [0] [1]"},
 		{"lost", silent, 3, "anyone", 300 * time.Millisecond, 1, "", fmt.Sprintf(
 			"[0]: no reply from 127.0.0.1:%[1]d before the timeout\n[1]: no reply from 127.0.0.1:%[1]d before the timeout\n"+
 				"[2]: no reply from 127.0.0.1:%[1]d before the timeout\n0 of 3 replies right: no reply for [0] [1] [2]", silent)},
@@ -205,8 +205,8 @@ func TestUDPStressParity(t *testing.T) {
 				}
 				return strace.Serialize(traceRun(t, argv), true)
 			}
-			cs := trace(stressClients[2].argv(t, "parity", srv.port, clients, c.timeout))
-			raw := trace(stressClients[0].argv(t, "parity", srv.port, clients, c.timeout))
+			cs := trace(stressClients[2].argv(t, "parity", srv.Port, clients, c.timeout))
+			raw := trace(stressClients[0].argv(t, "parity", srv.Port, clients, c.timeout))
 			want := strings.TrimSpace(strings.Repeat(c.client+" ", clients))
 			if got := families(cs); got != want {
 				t.Fatalf("C client: %s\nwant %s", got, want)
