@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +21,29 @@ import (
 // context and
 // the reserve descriptor that keeps a server alive at RLIMIT_NOFILE.
 
-// Backlog is the tutorial's listen(20).
+// Backlog is the tutorial's listen(20), which the one-at-a-time server and
+// the faithful select keep. The models built to scale listen with the
+// kernel's cap instead (Somaxconn), as Go's net package does: a burst of
+// a few hundred connections overflows 20 at once, and each handshake the
+// kernel drops costs its client a SYN retransmission, one second and more.
+// The select, poll and epoll loops also accept at most Backlog clients a
+// wakeup, so that one burst cannot starve the clients already connected.
 const Backlog = 20
+
+// Somaxconn returns the kernel's cap on a listen backlog,
+// /proc/sys/net/core/somaxconn, or 4096 (its default since Linux 5.4)
+// when that cannot be read.
+func Somaxconn() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 1 {
+		return 4096
+	}
+	return n
+}
 
 // BufSize is the tutorial's recv(32).
 const BufSize = 32
@@ -30,9 +54,10 @@ type Config struct {
 	Quiet bool          // no "Client connected" lines; reports still go to Log
 	Idle  time.Duration // close a connection silent this long; 0 never (the C default)
 
-	// MaxClients caps the clients the select server serves at once; it
-	// refuses those beyond (and always those whose descriptor select
-	// cannot watch). 0 means FD_SETSIZE.
+	// MaxClients caps the clients the select and thread servers serve at
+	// once; they refuse those beyond (select always refuses those whose
+	// descriptor it cannot watch). 0 means FD_SETSIZE for select and
+	// DefaultMaxThreads for thread.
 	MaxClients int
 
 	// MaxChildren caps the children of the fork server; it refuses
@@ -56,10 +81,16 @@ func (c Config) log() io.Writer {
 // listens with the tutorial's backlog. It returns the socket and the bound
 // port (found with getsockname when port is 0).
 func Listen(port int) (fd, bound int, err error) {
-	return listen(port, false)
+	return ListenBacklog(port, Backlog)
 }
 
-func listen(port int, reuseport bool) (fd, bound int, err error) {
+// ListenBacklog is Listen with another backlog; the kernel cuts one above
+// Somaxconn down to it.
+func ListenBacklog(port, backlog int) (fd, bound int, err error) {
+	return listen(port, false, backlog)
+}
+
+func listen(port int, reuseport bool, backlog int) (fd, bound int, err error) {
 	serversock, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 	if err != nil {
 		return -1, 0, fmt.Errorf("Failed to create socket: %w", err)
@@ -75,7 +106,7 @@ func listen(port int, reuseport bool) (fd, bound int, err error) {
 		sys.Close(serversock)
 		return -1, 0, fmt.Errorf("Failed to bind server socket: %w", err)
 	}
-	if err := sys.Listen(serversock, Backlog); err != nil {
+	if err := sys.Listen(serversock, backlog); err != nil {
 		sys.Close(serversock)
 		return -1, 0, fmt.Errorf("Failed to listen on server socket: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 // SO_REUSEPORT so that the kernel spreads connections over the loops (one
 // per core by default):
 //
-//	N x { socket -> setsockopt(SO_REUSEPORT) -> bind -> listen(20) -> fcntl(O_NONBLOCK) ->
+//	N x { socket -> setsockopt(SO_REUSEPORT) -> bind -> listen(somaxconn) -> fcntl(O_NONBLOCK) ->
 //	      epoll_create1 -> epoll_ctl(listen, EPOLLIN) ->
 //	      loop { epoll_wait -> listen: accept (fcntl O_NONBLOCK, epoll_ctl EPOLLIN|EPOLLOUT|EPOLLET) ->
 //	             client: recv until EAGAIN, send each piece back } }
@@ -45,12 +45,28 @@ import (
 const EpollBufSize = 16 << 10
 
 // ListenReusePort creates n listening sockets bound to port with
-// SO_REUSEPORT; with port 0 the first one picks the port and the others
-// join it. It returns the sockets and the bound port.
-func ListenReusePort(port, n int) ([]int, int, error) {
+// SO_REUSEPORT and listening with backlog; with port 0 the first one picks
+// the port and the others join it. It returns the sockets and the bound
+// port. A port already in use fails as it fails for the other models,
+// even when the one using it is another SO_REUSEPORT server of this user,
+// which the kernel would let join (and take half the clients): a plain
+// socket is bound to it first (never listening), and closed.
+func ListenReusePort(port, n, backlog int) ([]int, int, error) {
+	if port != 0 {
+		probe, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+		if err != nil {
+			return nil, 0, fmt.Errorf("Failed to create socket: %w", err)
+		}
+		sa := sys.NewSockaddrIn([4]byte{}, port) // INADDR_ANY
+		err = sys.Bind(probe, &sa)
+		sys.Close(probe)
+		if err != nil {
+			return nil, 0, fmt.Errorf("Failed to bind server socket: %w", err)
+		}
+	}
 	var fds []int
 	for i := range max(n, 1) {
-		fd, bound, err := listen(port, true)
+		fd, bound, err := listen(port, true, backlog)
 		if err != nil {
 			for _, f := range fds {
 				sys.Close(f)

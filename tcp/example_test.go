@@ -180,7 +180,7 @@ func ExampleServePoll() {
 // The epoll server runs one edge-triggered loop per SO_REUSEPORT socket
 // of one port; ListenReusePort makes the sockets.
 func ExampleServeEpoll() {
-	listenfds, port, err := tcp.ListenReusePort(0, 2)
+	listenfds, port, err := tcp.ListenReusePort(0, 2, tcp.Somaxconn())
 	if err != nil {
 		log.Fatal(err)
 	}

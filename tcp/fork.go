@@ -17,7 +17,7 @@ import (
 // Fork-per-connection TCP echo server, the Go mirror of testdata/fork.c
 // and of Stevens' tcpserv01.c (the tutorial's "forking" model):
 //
-//	socket -> bind -> listen(20) -> loop { accept -> report -> fork
+//	socket -> bind -> listen(somaxconn) -> loop { accept -> report -> fork
 //	                                       child: close(listen) -> str_echo -> close -> _exit
 //	                                       parent: close(connection) }
 //	SIGCHLD -> waitpid(WNOHANG) until none has ended

@@ -19,6 +19,7 @@ type Model struct {
 	C        string // its C twin
 	Pthread  bool   // the C twin is built with -pthread
 	Loops    bool   // serves several SO_REUSEPORT sockets (--loops)
+	Tutorial bool   // keeps the tutorial's listen(20); the others listen with Somaxconn
 
 	// Flags are the tcp-echo-server flags that only this model takes,
 	// beside --impl, --quiet and --idle that all take.
@@ -35,15 +36,15 @@ type Model struct {
 // Models lists the models in the tutorial's order, the robust select
 // before the tutorial's own.
 var Models = []Model{
-	{Mode: "iterative", Go: "tcp/iterative.go", Net: "tcp/iterative_net.go", C: "tcp/testdata/iterative.c",
+	{Mode: "iterative", Tutorial: true, Go: "tcp/iterative.go", Net: "tcp/iterative_net.go", C: "tcp/testdata/iterative.c",
 		Idle: []string{"accept", "accept4"}, serve: one(ServeIterative), serveNet: ServeIterativeNet},
 	{Mode: "fork", Go: "tcp/fork.go", C: "tcp/testdata/fork.c", Flags: []string{"max-children"},
 		Idle: []string{"accept", "accept4"}, serve: one(ServeFork)},
 	{Mode: "thread", Go: "tcp/thread.go", Net: "tcp/thread_net.go", C: "tcp/testdata/thread.c", Pthread: true,
-		Idle: []string{"accept", "accept4"}, serve: one(ServeThread), serveNet: ServeThreadNet},
+		Flags: []string{"max-clients"}, Idle: []string{"accept", "accept4"}, serve: one(ServeThread), serveNet: ServeThreadNet},
 	{Mode: "select", Go: "tcp/select.go", C: "tcp/testdata/select.c", Flags: []string{"max-clients"},
 		Idle: []string{"select", "pselect6"}, serve: one(ServeSelect)},
-	{Mode: "select", Faithful: true, Go: "tcp/select_faithful.go", C: "tcp/testdata/select_faithful.c",
+	{Mode: "select", Faithful: true, Tutorial: true, Go: "tcp/select_faithful.go", C: "tcp/testdata/select_faithful.c",
 		Flags: []string{"clients"}, Idle: []string{"select", "pselect6"}, serve: one(ServeSelectFaithful)},
 	{Mode: "poll", Go: "tcp/poll.go", C: "tcp/testdata/poll.c", Idle: []string{"poll", "ppoll"}, serve: one(ServePoll)},
 	{Mode: "epoll", Go: "tcp/epoll.go", C: "tcp/testdata/epoll.c", Loops: true, Flags: []string{"loops"},
@@ -87,14 +88,26 @@ func (m Model) Name() string {
 // HasNet reports whether the model has a net twin.
 func (m Model) HasNet() bool { return m.serveNet != nil }
 
-// Listen opens the model's listening sockets on port (0: any free one):
-// one, or loops SO_REUSEPORT sockets for a model that serves several. It
-// returns them and the bound port.
-func (m Model) Listen(port, loops int) ([]int, int, error) {
-	if m.Loops {
-		return ListenReusePort(port, max(loops, 1))
+// DefaultBacklog is the model's listen backlog: the tutorial's 20, or the
+// kernel's cap for a model built to scale.
+func (m Model) DefaultBacklog() int {
+	if m.Tutorial {
+		return Backlog
 	}
-	fd, bound, err := Listen(port)
+	return Somaxconn()
+}
+
+// Listen opens the model's listening sockets on port (0: any free one):
+// one, or loops SO_REUSEPORT sockets for a model that serves several,
+// with backlog (0: DefaultBacklog). It returns them and the bound port.
+func (m Model) Listen(port, loops, backlog int) ([]int, int, error) {
+	if backlog <= 0 {
+		backlog = m.DefaultBacklog()
+	}
+	if m.Loops {
+		return ListenReusePort(port, max(loops, 1), backlog)
+	}
+	fd, bound, err := ListenBacklog(port, backlog)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -125,7 +138,7 @@ type Server struct {
 // Start listens on a free loopback-reachable port and serves with the
 // model in a goroutine until Stop.
 func (m Model) Start(cfg Config) (*Server, error) {
-	socks, port, err := m.Listen(0, 1)
+	socks, port, err := m.Listen(0, 1, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // poll(2) TCP echo server, the Go mirror of testdata/poll.c, after
 // Stevens' tcpservpoll01.c:
 //
-//	socket -> bind -> listen(20) -> fcntl(O_NONBLOCK) ->
+//	socket -> bind -> listen(somaxconn) -> fcntl(O_NONBLOCK) ->
 //	loop { poll(listen + clients) -> accept new ones (fcntl O_NONBLOCK) ->
 //	       each POLLIN: recv 32 -> send; pending bytes: wait for POLLOUT }
 //

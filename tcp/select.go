@@ -14,7 +14,7 @@ import (
 // select(2) TCP echo server, the robust default, the Go mirror of
 // testdata/select.c, after Stevens' tcpservselect01.c:
 //
-//	socket -> bind -> listen(20) -> fcntl(O_NONBLOCK) ->
+//	socket -> bind -> listen(somaxconn) -> fcntl(O_NONBLOCK) ->
 //	loop { select(listen + clients) -> accept new ones (fcntl O_NONBLOCK) ->
 //	       each readable: recv 32 -> send; pending bytes: wait for writable }
 //

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/socklab/socklab/internal/bench"
@@ -77,7 +75,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	cfg := bench.Config{Server: server, Port: port, Conns: *conns, Size: *size, Window: *window,
 		Duration: *duration, Count: *count, Timeout: *timeout, QuickAck: *quickack, AllowRemote: *allowRemote}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	run := bench.UDP
 	if proto == "tcp" {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,14 +29,14 @@ func runCapture(args []string, stdout, stderr io.Writer) error {
 			"run in the kernel, loopback's duplicate outgoing copies dropped, the interface\n"+
 			"index from ioctl(SIOCGIFINDEX). Prints each frame as one tcpdump -nn line and a\n"+
 			"preview of its payload; -w also writes a pcap file that tcpdump -r reads. Stops\n"+
-			"after -c frames, after --timeout, or on SIGINT/SIGTERM (exit 0, the file flushed).\n"+
+			"after -c frames, after --timeout, or on SIGINT, SIGTERM or SIGHUP (exit 0, the file flushed).\n"+
 			"Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep on the binary).",
 		[]string{"socklab capture --proto udp --port 7777", "socklab capture -i lo -c 10 --timeout 5s -w echo.pcap"}, stdout)
 	iface := fs.String("i", "lo", "the interface to capture on")
 	proto := fs.String("proto", "any", "udp, tcp or any")
 	port := fs.Int("port", 0, "keep only frames from or to this port (0: every port)")
 	count := fs.Int("c", 0, "stop after this many frames (0: no limit)")
-	timeout := fs.Duration("timeout", 0, "stop after this long (0: run until SIGINT or SIGTERM)")
+	timeout := fs.Duration("timeout", 0, "stop after this long (0: run until SIGINT, SIGTERM or SIGHUP)")
 	file := fs.String("w", "", "also write the frames to this pcap file")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -67,7 +66,7 @@ func runCapture(args []string, stdout, stderr io.Writer) error {
 	}
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 
 	c, err := capture.Open(*iface, filter)

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/socklab/socklab/sys"
@@ -130,6 +132,11 @@ func checkImpl(impl string) error {
 	}
 	return nil
 }
+
+// stopSignals stop every server and long run cleanly: SIGHUP too, so
+// that a closed terminal does not kill a server with no cleanup and leave
+// a fork server's children behind.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
 // rawAddr parses a client's server address for --impl raw (the
 // positional argument name): a dotted quad only, with no name lookup, as

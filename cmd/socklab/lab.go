@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/socklab/socklab/internal/lab"
@@ -92,7 +91,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(context.Background(), stopSignals...)
 	defer cancel()
 	cfg := lab.Config{Self: self, Only: names, Scale: *scale, Faithful: *faithful, Clients: *clients,
 		Ks: kList, Duration: *duration, Word: *word, Timeout: *timeout, Src: *src, Out: stdout,

@@ -52,7 +52,13 @@ func (s server) Stderr() string { return s.Out.String() }
 // of the test if the test did not stop it.
 func startServer(t testing.TB, argv ...string) server {
 	t.Helper()
-	s, err := proc.Start(context.Background(), filepath.Base(argv[0]), argv, nil)
+	return startServerEnv(t, nil, argv...)
+}
+
+// startServerEnv is startServer with env added to the environment.
+func startServerEnv(t testing.TB, env []string, argv ...string) server {
+	t.Helper()
+	s, err := proc.Start(context.Background(), filepath.Base(argv[0]), argv, env)
 	if err != nil {
 		t.Fatalf("%v: %v", argv, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/socklab/socklab/sys"
@@ -24,11 +23,14 @@ func tcpModeList() string {
 func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("tcp-echo-server", "[flags] <port>",
 		"The TCP echo server of the tutorial's section 6 in every concurrency model:\n"+
-			"listen(20) on INADDR_ANY:<port>, recv 32 bytes at a time, send them all back.\n"+
+			"listen on INADDR_ANY:<port>, recv 32 bytes at a time, send them all back.\n"+
+			"iterative and select --faithful keep the tutorial's listen(20); the models built\n"+
+			"to scale listen with the kernel's net.core.somaxconn, as Go's net does, since a\n"+
+			"burst overflows 20 at once and each dropped handshake costs its client 1 s or more.\n"+
 			"C twins: tcp/testdata/<mode>.c (select --faithful: select_faithful.c).\n"+
 			"fork serves each connection in a forked child (fork(2), no exec), at most --max-children.\n"+
 			"epoll runs --loops event loops on SO_REUSEPORT sockets of one port.\n"+
-			"Port 0 picks a free port and reports it. Stops on SIGINT or SIGTERM.",
+			"Port 0 picks a free port and reports it. Stops on SIGINT, SIGTERM or SIGHUP.",
 		[]string{"socklab tcp-echo-server --mode select 7777", "socklab tcp-echo-server --mode thread --impl net --quiet 0"}, stdout)
 	mode := fs.String("mode", "iterative", "server model: "+tcpModeList())
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net; iterative and thread only)")
@@ -36,8 +38,9 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	idle := fs.Duration("idle", 0, "close a connection silent this long (0: never, as the C twins)")
 	faithful := fs.Bool("faithful", false, "select only: the tutorial's fragile version (waits for --clients, spins, quits a round after 5 s idle)")
 	clients := fs.Int("clients", tcp.FaithfulClients, "select --faithful only: connections a round waits for")
-	maxClients := fs.Int("max-clients", 0, "select only: refuse clients beyond this many (0: up to FD_SETSIZE)")
+	maxClients := fs.Int("max-clients", 0, fmt.Sprintf("select and thread only: refuse clients beyond this many at once (0: select up to FD_SETSIZE, thread %d)", tcp.DefaultMaxThreads))
 	maxChildren := fs.Int("max-children", tcp.DefaultMaxChildren, "fork only: children at once; clients beyond are refused, counted on stderr")
+	backlog := fs.Int("backlog", 0, fmt.Sprintf("listen backlog, 1 to 65535 (0: 20 for iterative and select --faithful, else somaxconn, now %d)", tcp.Somaxconn()))
 	loops := fs.Int("loops", runtime.GOMAXPROCS(0), "epoll only: event loops, each on its own SO_REUSEPORT socket, 1 to 64")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -65,14 +68,18 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		if misplaced != nil || contains(model.Flags, f.Name) {
 			return
 		}
+		var needs []string
 		for _, m := range tcp.Models {
 			if contains(m.Flags, f.Name) {
 				need := "--mode " + m.Mode
 				if m.Faithful {
 					need += " --faithful"
 				}
-				misplaced = usagef("--%s needs %s", f.Name, need)
+				needs = append(needs, need)
 			}
+		}
+		if len(needs) > 0 {
+			misplaced = usagef("--%s needs %s", f.Name, strings.Join(needs, " or "))
 		}
 	})
 	if misplaced != nil {
@@ -81,11 +88,24 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if *clients < 1 || *clients > 1000 {
 		return usagef("invalid --clients %d: want 1 to 1000", *clients)
 	}
-	if *maxClients < 0 {
+	switch {
+	case *maxClients < 0:
 		return usagef("invalid --max-clients %d: must not be negative", *maxClients)
+	case *mode == "select" && *maxClients > sys.FD_SETSIZE:
+		return usagef("invalid --max-clients %d: select watches descriptors below FD_SETSIZE, at most %d", *maxClients, sys.FD_SETSIZE)
+	case *mode == "thread" && *maxClients > tcp.MaxThreads:
+		return usagef("invalid --max-clients %d: a thread a connection, and Go allows 10000 threads; at most %d", *maxClients, tcp.MaxThreads)
+	case *mode == "thread" && *maxClients > 0 && *impl == "net":
+		return usagef("--max-clients needs --impl raw: the net twin holds no thread a connection")
 	}
 	if *maxChildren < 1 {
 		return usagef("invalid --max-children %d: want 1 or more", *maxChildren)
+	}
+	if *backlog < 0 || *backlog > 65535 {
+		return usagef("invalid --backlog %d: want 1 to 65535, or 0 for the model's default", *backlog)
+	}
+	if *backlog != 0 && *impl == "net" {
+		return usagef("--backlog needs --impl raw: package net listens with the kernel's somaxconn")
 	}
 	if *loops < 1 || *loops > 64 {
 		return usagef("invalid --loops %d: want 1 to 64", *loops)
@@ -103,7 +123,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	}
 
 	// Caught from here on, so that a signal during setup stops cleanly too.
-	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
 	defer release()
 
 	if *impl == "net" {
@@ -115,7 +135,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		announce(stderr, port, bound)
 		return model.ServeNet(sigctx, l, cfg)
 	}
-	socks, bound, err := model.Listen(port, *loops)
+	socks, bound, err := model.Listen(port, *loops, *backlog)
 	if err != nil {
 		return err
 	}

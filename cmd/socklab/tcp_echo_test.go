@@ -16,6 +16,7 @@ import (
 	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/testenv"
 	"github.com/socklab/socklab/sys"
+	"github.com/socklab/socklab/tcp"
 )
 
 // tcpServer is one server a user can run: a socklab mode or a C twin.
@@ -306,6 +307,7 @@ func TestTCPSlowLoris(t *testing.T) {
 func TestTCPBadInput(t *testing.T) {
 	busy := startServer(t, socklab("tcp-echo-server", "--quiet", "0")...)
 	busyPort := strconv.Itoa(busy.Port)
+	busyEpoll := strconv.Itoa(startServer(t, socklab("tcp-echo-server", "--mode", "epoll", "--loops", "2", "--quiet", "0")...).Port)
 	free := func() string { // a port nothing listens on
 		fd, port, err := listenFree()
 		if err != nil {
@@ -329,7 +331,11 @@ func TestTCPBadInput(t *testing.T) {
 		{"loops 0", []string{"tcp-echo-server", "--mode", "epoll", "--loops", "0", "0"}, 2, `^invalid --loops 0: want 1 to 64\n$`},
 		{"max-children without fork", []string{"tcp-echo-server", "--mode", "thread", "--max-children", "3", "0"}, 2, `^--max-children needs --mode fork\n$`},
 		{"loops without epoll", []string{"tcp-echo-server", "--loops", "2", "0"}, 2, `^--loops needs --mode epoll\n$`},
-		{"max-clients without select", []string{"tcp-echo-server", "--mode", "poll", "--max-clients", "9", "0"}, 2, `^--max-clients needs --mode select\n$`},
+		{"max-clients without select", []string{"tcp-echo-server", "--mode", "poll", "--max-clients", "9", "0"}, 2, `^--max-clients needs --mode thread or --mode select\n$`},
+		{"max-clients over FD_SETSIZE", []string{"tcp-echo-server", "--mode", "select", "--max-clients", "2000", "0"}, 2, `^invalid --max-clients 2000: select watches descriptors below FD_SETSIZE, at most 1024\n$`},
+		{"max-clients over the thread limit", []string{"tcp-echo-server", "--mode", "thread", "--max-clients", "10000", "0"}, 2, `^invalid --max-clients 10000: a thread a connection`},
+		{"max-clients net thread", []string{"tcp-echo-server", "--mode", "thread", "--impl", "net", "--max-clients", "5", "0"}, 2, `^--max-clients needs --impl raw`},
+		{"max-clients faithful", []string{"tcp-echo-server", "--mode", "select", "--faithful", "--max-clients", "5", "0"}, 2, `^--max-clients needs --mode thread or --mode select\n$`},
 		{"clients without faithful", []string{"tcp-echo-server", "--mode", "select", "--clients", "3", "0"}, 2, `^--clients needs --mode select --faithful\n$`},
 		{"negative idle", []string{"tcp-echo-server", "--idle=-1s", "0"}, 2, `^invalid --idle -1s: must not be negative\n$`},
 		{"client too few", []string{"tcp-echo-client", "127.0.0.1", "x"}, 2, `^expected 3 arguments, got 2\nUSAGE: socklab tcp-echo-client`},
@@ -339,6 +345,11 @@ func TestTCPBadInput(t *testing.T) {
 		{"slow too many args", []string{"tcp-slow-client", "127.0.0.1", "x", "7", "8"}, 2, `^expected 3 arguments, got 4\nUSAGE: socklab tcp-slow-client`},
 		{"port in use raw", []string{"tcp-echo-server", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
 		{"port in use net", []string{"tcp-echo-server", "--impl", "net", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
+		{"port in use epoll", []string{"tcp-echo-server", "--mode", "epoll", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
+		{"port of an epoll server", []string{"tcp-echo-server", "--mode", "epoll", "--loops", "2", busyEpoll}, 1, `^Failed to bind server socket: address already in use\n$`},
+		{"backlog negative", []string{"tcp-echo-server", "--backlog=-1", "0"}, 2, `^invalid --backlog -1: want 1 to 65535, or 0 for the model's default\n$`},
+		{"backlog too big", []string{"tcp-echo-server", "--backlog", "70000", "0"}, 2, `^invalid --backlog 70000`},
+		{"backlog net", []string{"tcp-echo-server", "--impl", "net", "--backlog", "5", "0"}, 2, `^--backlog needs --impl raw`},
 		{"refused raw", []string{"tcp-echo-client", "127.0.0.1", "x", free}, 1, `^Failed to connect with server: connection refused\n$`},
 		{"refused net", []string{"tcp-echo-client", "--impl", "net", "127.0.0.1", "x", free}, 1, `^Failed to connect with server: connection refused\n$`},
 		{"slow refused", []string{"tcp-slow-client", "--clients", "2", "127.0.0.1", "x", free}, 1, `^connection \d: Failed to connect with server: connection refused; connection \d: Failed to connect with server: connection refused\n$`},
@@ -400,6 +411,153 @@ func TestTCPSignalsCloseConnections(t *testing.T) {
 				}
 				wg.Wait()
 			})
+		}
+	}
+}
+
+// The models built to scale listen with the kernel's somaxconn, the
+// tutorial's iterative server with 20, and --backlog (SOCKLAB_BACKLOG for
+// a C twin) sets it: with the server stopped (SIGSTOP), the kernel
+// completes as many handshakes as the backlog holds, and the rest wait.
+func TestTCPBacklog(t *testing.T) {
+	const burst = 200
+	if tcp.Somaxconn() < burst {
+		t.Skipf("net.core.somaxconn is %d, below the %d this test opens", tcp.Somaxconn(), burst)
+	}
+	type tc struct {
+		server   tcpServer
+		env      []string
+		min, max int // established handshakes
+	}
+	cases := []tc{
+		{goServer("poll", "raw", true, "--backlog", "30"), nil, 25, 35},
+		{cServer("poll", true), []string{"SOCKLAB_BACKLOG=30"}, 25, 35},
+	}
+	for _, s := range tcpServers {
+		if strings.HasPrefix(s.name, "iterative/") && !strings.HasSuffix(s.name, "/net") {
+			cases = append(cases, tc{s, nil, 15, 25})
+		} else {
+			cases = append(cases, tc{s, nil, burst, burst})
+		}
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(append([]string{c.server.name}, c.env...), " "), func(t *testing.T) {
+			argv := c.server.argv(t)
+			p := startServerEnv(t, c.env, argv...)
+			p.Cmd.Process.Signal(syscall.SIGSTOP)
+			defer p.Cmd.Process.Signal(syscall.SIGCONT)
+			fds := make([]int, 0, burst)
+			defer func() { closeAll(fds) }()
+			for range burst {
+				if fd := rawConnect(p.Port, 0); fd >= 0 {
+					fds = append(fds, fd)
+				}
+			}
+			established := 0
+			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				established = 0
+				for _, fd := range fds {
+					pfd := []sys.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+					if n, _ := sys.Poll(pfd, 0); n == 1 && pfd[0].Revents&unix.POLLOUT != 0 {
+						established++
+					}
+				}
+				if established >= c.max {
+					break
+				}
+			}
+			if established < c.min || established > c.max {
+				t.Errorf("%d of %d handshakes completed against a stopped server; want %d to %d", established, burst, c.min, c.max)
+			}
+		})
+	}
+}
+
+// SO_REUSEPORT lets a second epoll server of the same user join a port
+// and take half its clients; the C twin refuses the port as the Go one
+// does, and as every other model does.
+func TestTCPEpollPortInUse(t *testing.T) {
+	first := startServer(t, socklab("tcp-echo-server", "--mode", "epoll", "--loops", "2", "--quiet", "0")...)
+	r := runCmd(t, 10*time.Second, cBinaryPthread(t, "tcp/testdata/epoll.c"), strconv.Itoa(first.Port), "2")
+	if r.code != 1 || r.stderr != "Failed to bind server socket: Address already in use\n" {
+		t.Errorf("C epoll on a port an epoll server holds: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// SIGHUP stops a server as SIGTERM does: a fork server, Go or C, exits 0
+// and leaves no child behind, where by default it would die at once and
+// its children would live on under init.
+func TestTCPSIGHUP(t *testing.T) {
+	for _, s := range []tcpServer{goServer("fork", "raw", true), cServer("fork", true), goServer("thread", "raw", true), cServer("thread", true)} {
+		t.Run(s.name, func(t *testing.T) {
+			p := startServer(t, s.argv(t)...)
+			fd := rawConnect(p.Port, 5*time.Second)
+			if fd < 0 {
+				t.Fatal("no connection")
+			}
+			defer sys.Close(fd)
+			if echo := echoOnce(t, p.Port, "hup"); echo != "hup" {
+				t.Fatalf("echo %q", echo)
+			}
+			kids := proc.Children(p.Cmd.Process.Pid)
+			if code := p.stop(t, syscall.SIGHUP); code != 0 {
+				t.Errorf("exit status %d on SIGHUP; stderr %s", code, p.Stderr())
+			}
+			for _, kid := range kids {
+				if proc.Exists(kid) {
+					t.Errorf("child %d outlived its server", kid)
+				}
+			}
+		})
+	}
+}
+
+// The thread model serves at most --max-clients connections at once (the
+// C twin's max_clients): one more is refused, reported and closed, and a
+// place that frees up is taken again. Without the bound, 10000 clients
+// end a Go server with "thread exhaustion".
+func TestTCPThreadBound(t *testing.T) {
+	for _, argv := range map[string]func() []string{
+		"raw": func() []string {
+			return socklab("tcp-echo-server", "--mode", "thread", "--quiet", "--max-clients", "3", "0")
+		},
+		"c": func() []string { return quietC(cBinaryPthread(t, "tcp/testdata/thread.c"), "0", "3") },
+	} {
+		p := startServer(t, argv()...)
+		var held []int
+		for range 3 {
+			fd := rawConnect(p.Port, 5*time.Second)
+			if fd < 0 {
+				t.Fatal("no connection")
+			}
+			held = append(held, fd)
+			sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, 5*time.Second)
+			if n, err := sys.Send(fd, []byte("x"), 0); n != 1 || err != nil {
+				t.Fatal(err)
+			}
+			var b [1]byte
+			if n, err := sys.Recv(fd, b[:], 0); n != 1 || err != nil { // served by its thread
+				t.Fatalf("held connection: recv %d, %v", n, err)
+			}
+		}
+		fourth := rawConnect(p.Port, 5*time.Second)
+		sys.SetsockoptTimeval(fourth, unix.SOL_SOCKET, unix.SO_RCVTIMEO, 5*time.Second)
+		var b [1]byte
+		if n, err := sys.Recv(fourth, b[:], 0); n != 0 || err != nil {
+			t.Errorf("%v: the fourth client: recv %d, %v; want EOF, refused", p.Cmd.Args, n, err)
+		}
+		sys.Close(fourth)
+		sys.Close(held[0])
+		var echo string
+		for deadline := time.Now().Add(5 * time.Second); echo != "again" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			echo = echoOnce(t, p.Port, "again") // once the first thread has seen its EOF
+		}
+		if echo != "again" {
+			t.Errorf("%v: after a place freed up: %q", p.Cmd.Args, echo)
+		}
+		closeAll(held[1:])
+		if code := p.stop(t, syscall.SIGTERM); code != 0 || !strings.Contains(p.Stderr(), ": 3 threads (--max-clients 3); 1 refused so far") {
+			t.Errorf("%v: exit %d, stderr %q", p.Cmd.Args, code, p.Stderr())
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
-	"syscall"
 
 	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
@@ -15,7 +14,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("udp-echo-server", "[flags] <port>",
 		"The UDP echo server of the tutorial's section 5: bind INADDR_ANY:<port>, then\n"+
 			"recvfrom and sendto each datagram back. C twin: udp/testdata/echo_server.c.\n"+
-			"Port 0 picks a free port and reports it. Stops on SIGINT or SIGTERM.",
+			"Port 0 picks a free port and reports it. Stops on SIGINT, SIGTERM or SIGHUP.",
 		[]string{"socklab udp-echo-server 7777", "socklab udp-echo-server --impl net --quiet 0"}, stdout)
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
 	bufsize := fs.Int("bufsize", udp.DefaultBufSize, fmt.Sprintf("receive buffer in bytes, 1 to %d", udp.MaxBufSize))
@@ -44,7 +43,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	cfg := udp.EchoConfig{BufSize: *bufsize, Batch: *batch, Log: stderr, Quiet: *quiet}
 
 	// Caught from here on, so that a signal during setup stops cleanly too.
-	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
 	defer release()
 
 	if *impl == "net" {

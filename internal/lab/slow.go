@@ -116,7 +116,7 @@ func slowRun(ctx context.Context, cfg Config, model tcp.Model, impl string, drib
 		}
 		go func() { done <- model.ServeNet(sctx, l, scfg) }()
 	} else {
-		if socks, port, err = model.Listen(0, 1); err != nil {
+		if socks, port, err = model.Listen(0, 1, 0); err != nil {
 			cancel()
 			return 0, err
 		}

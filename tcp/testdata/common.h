@@ -1,6 +1,6 @@
 /* common.h: what socklab's TCP C twins share, the C side of tcp/echo.go:
  * the listening socket (backlog 20), Stevens' writen with MSG_NOSIGNAL,
- * the stop flag set by SIGINT/SIGTERM (no SA_RESTART, so a blocked call
+ * the stop flag set by SIGINT/SIGTERM/SIGHUP (no SA_RESTART, so a blocked call
  * returns EINTR), and the "Client connected" report. SOCKLAB_QUIET in the
  * environment stands for the Go version's --quiet.
  *
@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BACKLOG 20
+#define BACKLOG 20 /* the tutorial's listen(20); also the accept batch of a loop */
 #define BUFFSIZE 32
 
 static volatile sig_atomic_t stop;
@@ -52,6 +52,7 @@ static inline void catch_signals(void) {
   sa.sa_handler = on_signal; /* no SA_RESTART */
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL); /* a closed terminal stops the server too */
 }
 
 static inline int quiet(void) { return getenv("SOCKLAB_QUIET") != NULL; }
@@ -61,8 +62,27 @@ static inline void connected(struct sockaddr_in *client) {
     fprintf(stderr, "Client connected: %s\n", inet_ntoa(client->sin_addr));
 }
 
+/* The listen backlog: SOCKLAB_BACKLOG (the Go version's --backlog) if
+ * set, else the tutorial's 20 for a tutorial server, else the kernel's
+ * cap, net.core.somaxconn (4096 if it cannot be read), as Go's net uses. */
+static inline int backlog(int tutorial) {
+  const char *env = getenv("SOCKLAB_BACKLOG");
+  int n = 4096;
+  FILE *f;
+  if (env != NULL)
+    return atoi(env);
+  if (tutorial)
+    return BACKLOG;
+  if ((f = fopen("/proc/sys/net/core/somaxconn", "r")) != NULL) {
+    if (fscanf(f, "%d", &n) != 1 || n < 1)
+      n = 4096;
+    fclose(f);
+  }
+  return n;
+}
+
 /* port: argv[1]; 0 picks a free port and reports it */
-static inline int listen_on(const char *arg) {
+static inline int listen_on(const char *arg, int backlog) {
   struct sockaddr_in echoserver;
   socklen_t serverlen = sizeof(echoserver);
   int serversock;
@@ -74,7 +94,7 @@ static inline int listen_on(const char *arg) {
   echoserver.sin_port = htons(atoi(arg));
   if (bind(serversock, (struct sockaddr *)&echoserver, sizeof(echoserver)) < 0)
     die("Failed to bind server socket");
-  if (listen(serversock, BACKLOG) < 0)
+  if (listen(serversock, backlog) < 0)
     die("Failed to listen on server socket");
   if (echoserver.sin_port == 0) {
     if (getsockname(serversock, (struct sockaddr *)&echoserver, &serverlen) < 0)

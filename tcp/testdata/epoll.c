@@ -2,7 +2,7 @@
  * tcp/epoll.go: one event loop per thread, each on its own listening
  * socket bound to the same port with SO_REUSEPORT.
  *
- *   N x { socket -> setsockopt(SO_REUSEPORT) -> bind -> listen(20) -> fcntl(O_NONBLOCK) ->
+ *   N x { socket -> setsockopt(SO_REUSEPORT) -> bind -> listen(somaxconn) -> fcntl(O_NONBLOCK) ->
  *         epoll_create1 -> epoll_ctl(listen, EPOLLIN) ->
  *         loop { epoll_wait -> listen: accept (fcntl O_NONBLOCK, epoll_ctl EPOLLIN|EPOLLOUT|EPOLLET) ->
  *                client: recv until EAGAIN, send each piece back } }
@@ -10,9 +10,9 @@
  * USAGE: epoll <port> [loops] (default 1). Client descriptors are
  * edge-triggered and registered once; a loop reads into one buffer; bytes
  * a socket will not take wait in the client's pending buffer until
- * EPOLLOUT. The loops block SIGINT/SIGTERM; the main thread waits for one
+ * EPOLLOUT. The loops block SIGINT/SIGTERM/SIGHUP; the main thread waits for one
  * with sigwait, then shuts the listening sockets down, as the Go server's
- * Stop does: each loop is woken, its accept fails with EINVAL, and it
+ * stop does: each loop is woken, its accept fails with EINVAL, and it
  * closes its clients, its epoll instance and its listening socket before
  * main joins it and exits 0.
  */
@@ -30,7 +30,7 @@ struct conn {
   int open;
 };
 
-static int listen_reuseport(int port, int *bound) {
+static int listen_reuseport(int port, int *bound, int backlog) {
   struct sockaddr_in sa;
   socklen_t salen = sizeof(sa);
   int one = 1, fd;
@@ -44,7 +44,7 @@ static int listen_reuseport(int port, int *bound) {
   sa.sin_port = htons(port);
   if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
     die("Failed to bind server socket");
-  if (listen(fd, BACKLOG) < 0)
+  if (listen(fd, backlog) < 0)
     die("Failed to listen on server socket");
   if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
     die("Failed to get socket name");
@@ -186,10 +186,24 @@ int main(int argc, char *argv[]) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* the loops inherit the mask */
   port = atoi(argv[1]);
+  if (port != 0) { /* a port in use fails, even if another SO_REUSEPORT server holds it */
+    struct sockaddr_in sa;
+    int probe;
+    if ((probe = socket(PF_INET, SOCK_STREAM, IPPROTO_TCP)) < 0)
+      die("Failed to create socket");
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_ANY);
+    sa.sin_port = htons(port);
+    if (bind(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+      die("Failed to bind server socket");
+    close(probe);
+  }
   for (i = 0; i < loops; i++) {
-    int fd = listen_reuseport(port, &bound);
+    int fd = listen_reuseport(port, &bound, backlog(0));
     if (i == 0 && port == 0) {
       port = bound;
       fprintf(stderr, "Listening on port %d\n", bound);

@@ -2,7 +2,7 @@
  * the tutorial's forking model), written for socklab as the C twin of
  * tcp/fork.go.
  *
- *   socket -> bind -> listen(20) -> loop { accept -> report -> fork
+ *   socket -> bind -> listen(somaxconn) -> loop { accept -> report -> fork
  *                                          child: close(listen) -> str_echo -> close -> _exit
  *                                          parent: close(connection) }
  *   SIGCHLD handler: waitpid(-1, WNOHANG) until none has ended
@@ -13,7 +13,7 @@
  * send passes MSG_NOSIGNAL and loops (writen); at most max_children (512)
  * live children, over which the parent reaps what it can and then refuses
  * the client (closes it at once), counted on stderr; the child resets
- * SIGINT and SIGTERM to their defaults. SIGCHLD is caught with SA_RESTART,
+ * SIGINT, SIGTERM and SIGHUP to their defaults. SIGCHLD is caught with SA_RESTART,
  * so accept is not interrupted by it; SIGINT/SIGTERM shut the listening
  * socket down (common.h), so accept fails (EINVAL or EINTR) and the loop
  * ends: the listening socket is closed, the
@@ -69,7 +69,7 @@ int main(int argc, char *argv[]) {
   sigaction(SIGCHLD, &sa, NULL);
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-  serversock = listen_on(argv[1]);
+  serversock = listen_on(argv[1], backlog(0));
   shutdown_on_signal(serversock);
   while (!stop) {
     clientlen = sizeof(echoclient);
@@ -94,6 +94,7 @@ int main(int argc, char *argv[]) {
     if ((pid = fork()) == 0) { /* child */
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
+      signal(SIGHUP, SIG_DFL);
       sigprocmask(SIG_SETMASK, &oldmask, NULL);
       close(serversock);
       str_echo(clientsock);

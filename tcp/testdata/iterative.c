@@ -21,7 +21,7 @@ int main(int argc, char *argv[]) {
     exit(2);
   }
   catch_signals();
-  serversock = listen_on(argv[1]);
+  serversock = listen_on(argv[1], backlog(1));
   shutdown_on_signal(serversock);
   while (!stop) {
     clientlen = sizeof(echoclient);

@@ -1,7 +1,7 @@
 /* poll.c: the poll() TCP echo server, written for socklab as the C twin of
  * tcp/poll.go, after Stevens' tcpservpoll01.c.
  *
- *   socket -> bind -> listen(20) -> fcntl(O_NONBLOCK) ->
+ *   socket -> bind -> listen(somaxconn) -> fcntl(O_NONBLOCK) ->
  *   loop { poll(listen + clients) -> each POLLIN: recv 32 -> send;
  *          pending bytes: wait for POLLOUT -> accept new ones (fcntl O_NONBLOCK) }
  *
@@ -77,7 +77,7 @@ int main(int argc, char *argv[]) {
     exit(2);
   }
   catch_signals();
-  serversock = listen_on(argv[1]);
+  serversock = listen_on(argv[1], backlog(0));
   shutdown_on_signal(serversock);
   set_nonblock(serversock);
   cap = 64;

@@ -1,7 +1,7 @@
 /* select.c: the robust select() TCP echo server, written for socklab as
  * the C twin of tcp/select.go, after Stevens' tcpservselect01.c.
  *
- *   socket -> bind -> listen(20) -> fcntl(O_NONBLOCK) ->
+ *   socket -> bind -> listen(somaxconn) -> fcntl(O_NONBLOCK) ->
  *   loop { select(listen + clients) -> accept new ones (fcntl O_NONBLOCK) ->
  *          each readable: recv 32 -> send; pending bytes: wait for writable }
  *
@@ -60,7 +60,7 @@ int main(int argc, char *argv[]) {
     exit(2);
   }
   catch_signals();
-  serversock = listen_on(argv[1]);
+  serversock = listen_on(argv[1], backlog(0));
   shutdown_on_signal(serversock);
   set_nonblock(serversock);
   FD_ZERO(&rall);

@@ -43,7 +43,7 @@ int main(int argc, char *argv[]) {
     exit(2);
   }
   catch_signals();
-  serversock = listen_on(argv[1]);
+  serversock = listen_on(argv[1], backlog(1));
   while (!stop) {
     int accepted = 0;
     while (accepted < n && !stop) {
