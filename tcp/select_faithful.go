@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,9 +33,14 @@ import (
 // one each round, which fails with EADDRINUSE while the last round's
 // connections are in TIME_WAIT); a round's sockets are closed when it ends
 // (Python drops them for its garbage collector to close); send passes
-// MSG_NOSIGNAL. From Go itself: a done context shuts the listening socket and the
-// round's connections down, where C gets EINTR from accept or select; the
-// shut-down sockets wake select, and the loop sees the stop there.
+// MSG_NOSIGNAL; a descriptor select cannot watch (FD_SETSIZE) ends the
+// server; the idle time is a parameter (Config.Idle, the C twin's third
+// argument). Both stop the same way between rounds: a done context shuts
+// the listening socket down, as the C twin's signal handler does, and
+// accept fails. In a round the stop also shuts the round's connections
+// down (track, closeConn), where the C twin's select returns EINTR or the
+// loop just sees the flag; either way the loop checks for the stop after
+// select.
 
 // FaithfulClients is the tutorial's range(20).
 const FaithfulClients = 20
@@ -58,20 +64,19 @@ func ServeSelectFaithful(ctx context.Context, listenfd int, cfg Config) error {
 	}
 	log := newLogger(cfg)
 	socks := make([]int, 0, nclients)
-	data := make(map[int][]byte, nclients) // data[newsock] = ""
-	defer func() {
+	data := new([sys.FD_SETSIZE][BufSize]byte) // by descriptor, as in C
+	var datalen [sys.FD_SETSIZE]int
+	defer func() { // stopped:
 		for _, s := range socks {
 			st.closeConn(s)
 		}
 	}()
 	for {
-		socks = socks[:0]
-		clear(data)
-		for range nclients {
+		for len(socks) < nclients {
 			var echoclient sys.SockaddrIn
 			n := sys.SizeofSockaddrIn
 			newsock, err := sys.Accept(listenfd, &echoclient, &n)
-			if st.stopped() {
+			if st.stopped() { // the stop shut the listening socket down
 				if err == nil {
 					sys.Close(newsock)
 				}
@@ -80,23 +85,24 @@ func ServeSelectFaithful(ctx context.Context, listenfd int, cfg Config) error {
 			if err != nil {
 				return fmt.Errorf("Failed to accept client connection: %w", err)
 			}
+			if newsock >= sys.FD_SETSIZE {
+				sys.Close(newsock)
+				return errors.New("Client descriptor beyond FD_SETSIZE")
+			}
 			log.connected(&echoclient)
 			if !st.track(newsock) {
 				sys.Close(newsock)
 				return nil
 			}
 			socks = append(socks, newsock)
-			data[newsock] = make([]byte, 0, BufSize)
+			datalen[newsock] = 0
 		}
 		lastActivity := time.Now()
-		buffer := make([]byte, BufSize)
 		for {
 			var rset, wset sys.FdSet // FD_ZERO
 			maxfd := 0
 			for _, s := range socks {
-				if err := rset.Set(s); err != nil {
-					return fmt.Errorf("Failed to watch a client: %w", err)
-				}
+				rset.Set(s) // below FD_SETSIZE: checked at accept
 				maxfd = max(maxfd, s)
 			}
 			wset = rset
@@ -104,7 +110,7 @@ func ServeSelectFaithful(ctx context.Context, listenfd int, cfg Config) error {
 				return fmt.Errorf("Failed to select: %w", err)
 			}
 			if st.stopped() {
-				return nil // the stop shut the round's sockets down, which woke select
+				return nil
 			}
 			if time.Since(lastActivity) > idle {
 				for _, s := range socks {
@@ -116,20 +122,20 @@ func ServeSelectFaithful(ctx context.Context, listenfd int, cfg Config) error {
 			}
 			for _, s := range socks {
 				if rset.IsSet(s) {
-					received, err := sys.Recv(s, buffer, 0)
+					received, err := sys.Recv(s, data[s][:], 0)
 					if err != nil {
 						return fmt.Errorf("Failed to receive bytes from client: %w", err)
 					}
-					data[s] = append(data[s][:0], buffer[:received]...)
+					datalen[s] = received
 				}
 			}
 			for _, s := range socks {
-				if wset.IsSet(s) && len(data[s]) > 0 {
+				if wset.IsSet(s) && datalen[s] > 0 {
 					lastActivity = time.Now()
-					if _, err := sys.Send(s, data[s], unix.MSG_NOSIGNAL); err != nil {
+					if _, err := sys.Send(s, data[s][:datalen[s]], unix.MSG_NOSIGNAL); err != nil {
 						return fmt.Errorf("Failed to send bytes to client: %w", err)
 					}
-					data[s] = data[s][:0]
+					datalen[s] = 0
 				}
 			}
 		}

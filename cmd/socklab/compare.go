@@ -34,11 +34,19 @@ type twinSpec struct {
 	cargs         []string // C arguments after the positional ones
 	threaded      bool     // a thread per connection or request: see strace.Serialize
 	upper         bool     // a UDP client that compare's server answers upper-cased (startCompareServer)
+	faithful      bool     // tcp-echo-server --mode select --faithful
+	spins         bool     // a busy loop: strace.Collapse folds its rounds, in every column
+	loopNote      string   // why it spins, printed under its loops
 	idle          []string // servers: the system calls they block in between requests
 	netIdle       []string
 }
 
 const compareDelay = 50 * time.Millisecond
+
+// compareFaithfulIdle ends a round of the faithful select server that
+// compare traces (the tutorial's 5 s): long enough for the loop to spin
+// thousands of times, short enough to trace it three times in a test.
+const compareFaithfulIdle = 500 * time.Millisecond
 
 // comparePrograms are the programs compare knows. lengthyCompareModes are
 // the udp-lengthy-server modes with a C twin (fork-exec and prefork have
@@ -59,16 +67,17 @@ func compareTargets() [][]string {
 	for _, m := range tcpCompareModes() {
 		out = append(out, []string{"tcp-echo-server", "--mode", m})
 	}
-	return out
+	return append(out, []string{"tcp-echo-server", "--mode", "select", "--faithful"})
 }
 
 // programFlags are the flags of the traced program that compare takes
 // after its name: the ones that choose which code runs, and so which C
 // twin it is compared with.
 type programFlags struct {
-	mode    string
-	batch   int // udp-echo-server: recvmmsg/sendmmsg
-	clients int // tcp-slow-client, udp-stress-client: connections or requests at once
+	mode     string
+	faithful bool // tcp-echo-server --mode select: the tutorial's fragile version
+	batch    int  // udp-echo-server: recvmmsg/sendmmsg
+	clients  int  // tcp-slow-client, udp-stress-client: connections or requests at once
 }
 
 // compareSlowClients is how many connections compare's slow client makes,
@@ -88,11 +97,15 @@ func parseProgramFlags(program string, args []string, mode string, own *cmdFlags
 			fs.Var(f.Value, f.Name, f.Usage)
 		}
 	})
+	fs.BoolVar(&pf.faithful, "faithful", false, "tcp-echo-server --mode select: the tutorial's fragile version")
 	var names []string
 	switch program {
 	case "tcp-echo-server", "udp-lengthy-server":
 		fs.StringVar(&pf.mode, "mode", mode, "server model")
 		names = append(names, "--mode")
+		if program == "tcp-echo-server" {
+			names = append(names, "--faithful")
+		}
 	case "udp-echo-server":
 		fs.IntVar(&pf.batch, "batch", 0, "recvmmsg/sendmmsg batch")
 		names = append(names, "--batch")
@@ -119,6 +132,9 @@ func parseProgramFlags(program string, args []string, mode string, own *cmdFlags
 	}
 	if mode != "" && pf.mode != mode {
 		return pf, usagef("--mode %s before the program and --mode %s after it: give it once", mode, pf.mode)
+	}
+	if pf.faithful && program != "tcp-echo-server" {
+		return pf, usagef("--faithful is tcp-echo-server's, with --mode select: %s has no fragile version to compare", program)
 	}
 	if pf.batch < 0 || pf.batch > udp.MaxBatch {
 		return pf, usagef("invalid --batch %d: want 1 to %d", pf.batch, udp.MaxBatch)
@@ -154,6 +170,9 @@ func compareSpec(program string, pf programFlags) (twinSpec, error) {
 		return s, usagef("invalid --mode %q for %s: want one of %s", mode, program, strings.Join(modes, ", "))
 	}
 	mode = s.mode
+	if pf.faithful && mode != "select" {
+		return s, usagef("--faithful needs --mode select: the tutorial's fragile server is the select one, not %s", mode)
+	}
 	switch program {
 	case "udp-echo-client", "tcp-echo-client":
 		s.tcp = program == "tcp-echo-client"
@@ -204,6 +223,16 @@ func compareSpec(program string, pf programFlags) (twinSpec, error) {
 		s.idle = map[string][]string{"select": {"select", "pselect6"}, "poll": {"poll", "ppoll"}, "epoll": epoll}[mode]
 		if s.idle == nil { // the blocking models
 			s.idle = []string{"accept", "accept4"}
+		}
+		if pf.faithful { // one client a round, which ends compareFaithfulIdle after the echo
+			s.faithful, s.spins = true, true
+			s.raw = []string{program, "--mode", mode, "--faithful", "--clients", "1", "--idle", compareFaithfulIdle.String(), "--impl", "raw"}
+			s.rawFile, s.csrc = "tcp/select_faithful.go", "tcp/testdata/select_faithful.c"
+			s.cargs = []string{"1", fmt.Sprint(compareFaithfulIdle.Milliseconds())}
+			s.idle = []string{"accept", "accept4"} // between rounds; in a round it spins
+			s.loopNote = "Why it spins: the client is in the write set and always writable, and once it has sent " +
+				"its FIN it is readable too, at end of file; so select returns at once, recv returns 0, and " +
+				"nothing ends the round but the idle time. The tutorial's fragile server, in Go and in C alike."
 		}
 	case "udp-lengthy-server":
 		s.server = true
@@ -262,7 +291,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			"the table of known differences (internal/strace/known.go), or marked UNEXPLAINED.\n"+
 			"Programs: "+strings.Join(comparePrograms, ", ")+".\n"+
 			"Program flags, after its name: --mode for tcp-echo-server ("+strings.Join(tcpCompareModes(), ", ")+")\n"+
-			"and udp-lengthy-server ("+strings.Join(lengthyCompareModes, ", ")+"); --batch N for udp-echo-server;\n"+
+			"and udp-lengthy-server ("+strings.Join(lengthyCompareModes, ", ")+"); --faithful with tcp-echo-server --mode select\n"+
+			"(the tutorial's spinning select server: rounds of a loop that repeat alike are shown once, with\n"+
+			"their count); --batch N for udp-echo-server; "+
 			fmt.Sprintf("--clients N for tcp-slow-client and udp-stress-client (default %d). Needs strace.", compareSlowClients),
 		[]string{"socklab compare udp-echo-client", "socklab compare tcp-echo-server --mode select", "socklab compare udp-echo-server --batch 32"}, stdout)
 	mode := fs.String("mode", "", "server model, for tcp-echo-server and udp-lengthy-server (also taken after the program's name)")

@@ -55,6 +55,22 @@ func TestCompareProgramFlags(t *testing.T) {
 			t.Errorf("compare %v: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
+	// --faithful belongs to one server and one mode: one line says so
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tcp-echo-server", "--mode", "poll", "--faithful"}, "--faithful needs --mode select: the tutorial's fragile server is the select one, not poll\n"},
+		{[]string{"tcp-echo-server", "--faithful"}, "--faithful needs --mode select: the tutorial's fragile server is the select one, not iterative\n"},
+		{[]string{"udp-lengthy-server", "--mode", "fork", "--faithful"}, "--faithful is tcp-echo-server's, with --mode select: udp-lengthy-server has no fragile version to compare\n"},
+		{[]string{"tcp-slow-client", "--faithful"}, "--faithful is tcp-echo-server's, with --mode select: tcp-slow-client has no fragile version to compare\n"},
+		{[]string{"tcp-echo-server", "--mode", "select", "--faithful", "--clients", "2"}, "flag provided but not defined: -clients: in compare, tcp-echo-server takes only --mode, --faithful of its own flags\n"},
+	} {
+		r := runCmd(t, 30*time.Second, socklab(append([]string{"compare"}, tc.args...)...)...)
+		if r.code != 2 || r.stderr != tc.want || r.stdout != "" {
+			t.Errorf("compare %v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
 	// compare's own flags may come after the program's name too
 	if c := runCompareJSON(t, "udp-echo-server", "--batch", "4", "--word", "flags"); c.Columns[0].Name != "raw" {
 		t.Errorf("compare udp-echo-server --batch 4 --word flags --json: columns %v", c.Columns)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/socklab/socklab/internal/strace"
@@ -74,6 +75,9 @@ func (r *comparison) writeText(w io.Writer) {
 	if s.mode != "" {
 		title += " --mode " + s.mode
 	}
+	if s.faithful {
+		title += " --faithful"
+	}
 	fmt.Fprintf(w, "socklab compare %s: network system calls under strace -f, aligned by step\n", title)
 	srcw := 0
 	for _, c := range r.cols {
@@ -98,7 +102,16 @@ func (r *comparison) writeText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  each asking socklab's raw %s at %s\n", server, r.server)
 	}
-	fmt.Fprintf(w, "  sockets are named sock#N in order of creation; ~ differs from raw, + only here, - missing here\n\n")
+	if s.faithful {
+		fmt.Fprintf(w, "  a round waits for 1 client (the tutorial: 20); the first select %v after its last send (the tutorial:\n"+
+			"  5 s) ends it: shutdown, close, and accept for the next round\n", compareFaithfulIdle)
+	}
+	fmt.Fprintf(w, "  sockets are named sock#N in order of creation; ~ differs from raw, + only here, - missing here\n")
+	if s.spins {
+		fmt.Fprintf(w, "  Nx: a round of the loop made N times in a row, the same calls with the same results, shown once;\n"+
+			"      the rounds are compared, N (how fast it spun) is not\n")
+	}
+	fmt.Fprintln(w)
 
 	width := make([]int, len(r.cols))
 	for i, c := range r.cols {
@@ -148,6 +161,15 @@ func (r *comparison) writeText(w io.Writer) {
 	if len(r.cols) < 3 {
 		fmt.Fprintf(w, "(%d columns: %s)\n", len(r.cols), missingNote(r.missing))
 	}
+	if loops := r.loops(); len(loops) > 0 {
+		fmt.Fprintf(w, "\nLoops, each round shown once above (strace.Collapse):\n")
+		for _, l := range loops {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+		for _, l := range wrap(s.loopNote, 96) {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
 	if len(used) > 0 {
 		fmt.Fprintf(w, "\nExplanations (internal/strace/known.go):\n")
 	}
@@ -160,6 +182,38 @@ func (r *comparison) writeText(w io.Writer) {
 	if unexplained > 0 {
 		fmt.Fprintf(w, "\n%d UNEXPLAINED differences: a step the known table does not name (add it there, or fix the program)\n", unexplained)
 	}
+}
+
+// loops describes each folded loop of the rows: how many times each
+// column made its round, and the round's calls with what they returned.
+func (r *comparison) loops() []string {
+	var out []string
+	for ri, row := range r.rows {
+		var counts, bodies []string
+		for ci, st := range row.Steps {
+			if st == nil || st.Loop.Pos != 1 {
+				continue
+			}
+			counts = append(counts, fmt.Sprintf("%s %dx", r.cols[ci].Name, st.Loop.Times))
+			var calls []string
+			for _, next := range r.rows[ri:] {
+				if s := next.Steps[ci]; s != nil && len(calls) < st.Loop.Len {
+					calls = append(calls, fmt.Sprintf("%s(%s) = %s", s.Name, strings.Join(s.Refs, ", "), s.Result()))
+				}
+			}
+			bodies = append(bodies, strings.Join(calls, "; "))
+		}
+		switch {
+		case len(counts) == 0:
+		case len(slices.Compact(slices.Clone(bodies))) == 1:
+			out = append(out, strings.Join(counts, ", ")+": "+bodies[0])
+		default:
+			for i := range counts {
+				out = append(out, counts[i]+": "+bodies[i])
+			}
+		}
+	}
+	return out
 }
 
 func missingNote(missing []column) string {
@@ -240,10 +294,12 @@ func wrap(s string, width int) []string {
 // The JSON form: the columns, the rows with each program's step and the
 // differences, and the known differences the rows use.
 type jsonStep struct {
-	Label  string `json:"label"`
-	Key    string `json:"key"`
-	Family string `json:"family"`
-	Call   string `json:"call"`
+	Label  string       `json:"label"`
+	Key    string       `json:"key"`
+	Family string       `json:"family"`
+	Call   string       `json:"call"`
+	Result string       `json:"result"`
+	Loop   *strace.Loop `json:"loop,omitempty"` // a round of a folded loop
 }
 
 type jsonDiff struct {
@@ -268,6 +324,7 @@ type jsonKnown struct {
 type jsonComparison struct {
 	Program     string      `json:"program"`
 	Mode        string      `json:"mode,omitempty"`
+	Faithful    bool        `json:"faithful,omitempty"`
 	Server      string      `json:"server,omitempty"`
 	Columns     []column    `json:"columns"`
 	Missing     []column    `json:"missing,omitempty"`
@@ -278,7 +335,7 @@ type jsonComparison struct {
 
 func (r *comparison) writeJSON(w io.Writer) error {
 	used, unexplained := r.explanations()
-	out := jsonComparison{Program: r.spec.program, Mode: r.spec.mode, Server: r.server,
+	out := jsonComparison{Program: r.spec.program, Mode: r.spec.mode, Faithful: r.spec.faithful, Server: r.server,
 		Columns: r.cols, Missing: r.missing, Rows: []jsonRow{}, Known: []jsonKnown{}, Unexplained: unexplained}
 	for _, k := range used {
 		out.Known = append(out.Known, jsonKnown{k.ID, k.Twin, k.Why})
@@ -287,7 +344,11 @@ func (r *comparison) writeJSON(w io.Writer) error {
 		jr := jsonRow{Steps: map[string]*jsonStep{}}
 		for i, st := range row.Steps {
 			if st != nil {
-				jr.Steps[r.cols[i].Name] = &jsonStep{st.Label(), st.Key(), st.Family, st.Call.String()}
+				js := &jsonStep{Label: st.Label(), Key: st.Key(), Family: st.Family, Call: st.Call.String(), Result: st.Result()}
+				if st.Loop.Times > 0 {
+					js.Loop = &st.Loop
+				}
+				jr.Steps[r.cols[i].Name] = js
 			}
 		}
 		for _, d := range row.Diffs {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,16 +31,21 @@ func needCompareTools(t *testing.T) {
 
 // compareJSON is the part of compare --json the tests read.
 type compareJSON struct {
-	Program string `json:"program"`
-	Mode    string `json:"mode"`
-	Columns []struct {
-		Name string `json:"name"`
+	Program  string `json:"program"`
+	Mode     string `json:"mode"`
+	Faithful bool   `json:"faithful"`
+	Columns  []struct {
+		Name string   `json:"name"`
+		Argv []string `json:"argv"`
 	} `json:"columns"`
 	Missing []struct {
 		Name, Reason string
 	} `json:"missing"`
 	Rows []struct {
-		Steps       map[string]struct{ Label, Key, Family, Call string }
+		Steps map[string]struct {
+			Label, Key, Family, Call, Result string
+			Loop                             *struct{ Times, Pos, Len int }
+		}
 		Differences []struct{ Twin, Kind, Family, Symbol, Known string }
 	} `json:"rows"`
 	Known []struct {
@@ -226,6 +233,73 @@ func TestCompareServers(t *testing.T) {
 	r := runCmd(t, 60*time.Second, socklab("compare", "--mode", "poll", "tcp-echo-server")...)
 	if r.code != 0 || !strings.Contains(r.stdout, "net  not shown: no net twin of this mode") {
 		t.Errorf("compare --mode poll tcp-echo-server: exit %d, does not say the net twin is missing:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The tutorial's spinning select server beside its C twin: each column
+// folds its spin into one round of the loop (select reports the client
+// readable and writable, recvfrom returns 0), with its own count; the
+// steps around the loop are the same, row by row; the text says what the
+// counts are and why it spins.
+func TestCompareSpinningServer(t *testing.T) {
+	needCompareTools(t)
+	c := runCompareJSON(t, "tcp-echo-server", "--mode", "select", "--faithful")
+	if len(c.Columns) != 2 || c.Columns[0].Name != "raw" || c.Columns[1].Name != "c" || !c.Faithful {
+		t.Fatalf("columns %+v, faithful %v; want raw and c of the faithful server", c.Columns, c.Faithful)
+	}
+	if argv := strings.Join(c.Columns[0].Argv[1:], " "); argv != "tcp-echo-server --mode select --faithful --clients 1 --idle 500ms --impl raw 0" {
+		t.Errorf("raw argv %q", argv)
+	}
+	if argv := c.Columns[1].Argv[1:]; strings.Join(argv, " ") != "0 1 500" {
+		t.Errorf("c argv %q, want port 0, 1 client, 500 ms", argv)
+	}
+	checkRawCAligned(t, c, false)
+	var families []string
+	for i, row := range c.Rows {
+		raw, okr := row.Steps["raw"]
+		cc, okc := row.Steps["c"]
+		if !okr || !okc {
+			t.Fatalf("row %d: raw and c not side by side: %+v", i, row.Steps)
+		}
+		if (raw.Loop == nil) != (cc.Loop == nil) || raw.Result != cc.Result && raw.Loop != nil {
+			t.Errorf("row %d: raw %+v beside c %+v", i, raw, cc)
+		}
+		f := raw.Family
+		if raw.Loop != nil {
+			f = fmt.Sprintf("%s[%d/%d]", f, raw.Loop.Pos, raw.Loop.Len)
+			if raw.Loop.Times < 2 || cc.Loop.Times < 2 {
+				t.Errorf("row %d: a loop of %d and %d rounds", i, raw.Loop.Times, cc.Loop.Times)
+			}
+		}
+		families = append(families, f)
+	}
+	want := "socket bind listen getsockname accept select recvfrom sendto " + // the echo
+		"select[1/2] recvfrom[2/2] " + // the spin
+		"select shutdown close " + // the idle round
+		"accept shutdown close" // SIGTERM
+	if got := strings.Join(families, " "); got != want {
+		t.Fatalf("raw steps:\n%s\nwant\n%s", got, want)
+	}
+	if sel, recv := c.Rows[8].Steps["raw"], c.Rows[9].Steps["raw"]; sel.Result != "2 (in [sock#2], out [sock#2])" || recv.Result != "0" {
+		t.Errorf("the loop's round: select = %s, recvfrom = %s", sel.Result, recv.Result)
+	}
+	if c.Unexplained != 0 {
+		t.Errorf("%d unexplained differences", c.Unexplained)
+	}
+
+	r := runCmd(t, 60*time.Second, socklab("compare", "tcp-echo-server", "--mode", "select", "--faithful")...)
+	for _, re := range []string{
+		`(?m)^socklab compare tcp-echo-server --mode select --faithful: `,
+		`(?m)^  Nx: a round of the loop made N times in a row`,
+		`(?m)^  \d+x pselect6\(sock#2, sock#2\) = 2 +\d+x pselect6\(sock#2, sock#2\) = 2$`,
+		`(?m)^Loops, each round shown once above`,
+		`(?m)^  raw \d+x, c \d+x: pselect6\(sock#2, sock#2\) = 2 \(in \[sock#2\], out \[sock#2\]\); recvfrom\(sock#2\) = 0$`,
+		`(?m)^  Why it spins: `,
+		`(?m)^raw and c: 3 differences, all explained$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("compare output does not match %s:\n%s", re, r.stdout)
+		}
 	}
 }
 

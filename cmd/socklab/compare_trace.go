@@ -77,7 +77,11 @@ func (r *comparison) trace(ctx context.Context, name string, argv, idle []string
 	if err != nil {
 		return nil, err
 	}
-	return strace.Serialize(strace.Network(calls), r.spec.threaded), nil
+	steps := strace.Serialize(strace.Network(calls), r.spec.threaded)
+	if r.spec.spins {
+		steps = strace.Collapse(steps)
+	}
+	return steps, nil
 }
 
 // askServer waits for the server's port, makes one request when it is

@@ -35,7 +35,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	mode := fs.String("mode", "iterative", "server model: "+tcpModeList())
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net; iterative and thread only)")
 	quiet := fs.Bool("quiet", false, "do not print \"Client connected\" for each client")
-	idle := fs.Duration("idle", 0, "close a connection silent this long (0: never, as the C twins)")
+	idle := fs.Duration("idle", 0, "close a connection silent this long (0: never, as the C twins); select --faithful: end a round this long after its last send (0: the tutorial's 5s)")
 	faithful := fs.Bool("faithful", false, "select only: the tutorial's fragile version (waits for --clients, spins, quits a round after 5 s idle)")
 	clients := fs.Int("clients", tcp.FaithfulClients, "select --faithful only: connections a round waits for")
 	maxClients := fs.Int("max-clients", 0, fmt.Sprintf("select and thread only: refuse clients beyond this many at once (0: select up to FD_SETSIZE, thread %d)", tcp.DefaultMaxThreads))

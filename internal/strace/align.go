@@ -2,6 +2,7 @@ package strace
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -98,13 +99,19 @@ func Align(raw []Step, twins ...Column) []Row {
 
 // Label is the step in a column of socklab compare: the kernel's name,
 // the symbolic descriptors, the socket option, fcntl command or epoll_ctl
-// operation, and what the call made or the error it returned.
+// operation, and what the call made or the error it returned. A step of
+// a folded cycle (Collapse) starts with how many times the cycle ran and
+// shows its return value, which is part of what made the rounds alike:
+// "2712x recvfrom(sock#2) = 0".
 func (s Step) Label() string {
 	args := append([]string(nil), s.Refs...)
 	if q := qualifier(s); q != "" {
 		args = append(args, q)
 	}
 	var b strings.Builder
+	if s.Loop.Times > 0 {
+		fmt.Fprintf(&b, "%dx ", s.Loop.Times)
+	}
 	if s.Proc > 1 {
 		fmt.Fprintf(&b, "proc#%d: ", s.Proc)
 	}
@@ -116,6 +123,8 @@ func (s Step) Label() string {
 		b.WriteString(" = -1 " + s.Errno)
 	case s.New != "":
 		b.WriteString(" = " + s.New)
+	case s.Loop.Times > 0:
+		fmt.Fprintf(&b, " = %d", s.Ret)
 	}
 	return b.String()
 }
@@ -170,10 +179,14 @@ func relabel(steps []Step) []Step {
 			refs[j] = rename(r)
 		}
 		s.Refs = refs
+		s.Ready = sockName.ReplaceAllStringFunc(s.Ready, rename)
 		out[i] = s
 	}
 	return out
 }
+
+// sockName matches the socket names Network gives, in Step.Ready.
+var sockName = regexp.MustCompile(`sock#[0-9]+`)
 
 // isProbe reports whether s acts on or makes a probe socket (relabel).
 func isProbe(s Step) bool {
@@ -325,6 +338,11 @@ func differences(twin string, raw, tw *Step) []Difference {
 	default:
 		add(Result, tw.Errno, "raw's %s fails with %s, %s's with %s", raw.Name, raw.Errno, twin, tw.Errno)
 	}
+	// A folded cycle is the same calls with the same results round after
+	// round (Collapse): two set side by side must return the same.
+	if raw.Loop.Times > 0 && tw.Loop.Times > 0 && raw.Errno == "" && tw.Errno == "" && raw.Result() != tw.Result() {
+		add(Result, tw.Result(), "in the loop, %s's %s returns %s, raw's %s", twin, tw.Name, tw.Result(), raw.Result())
+	}
 	return out
 }
 
@@ -336,6 +354,9 @@ func lone(s Step) string {
 	}
 	if s.Errno != "" {
 		out += " (-1 " + s.Errno + ")"
+	}
+	if s.Loop.Times > 0 {
+		out += fmt.Sprintf(" (step %d of %d of a loop, %d times)", s.Loop.Pos, s.Loop.Len, s.Loop.Times)
 	}
 	return out
 }

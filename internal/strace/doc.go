@@ -47,6 +47,16 @@
 // text; Call.HasFlag checks a flag where a test needs one
 // (SOCK_NONBLOCK in the net twin's socket call).
 //
+// # Loops
+//
+// A busy loop makes as many rounds as the scheduler allows, so its trace
+// has a different length every run. Collapse folds each run of rounds that
+// are the same calls with the same results into one round marked with its
+// count (Step.Loop); Align compares the folded rounds and their results,
+// never the counts. A round that differs in any call or result is not
+// folded into its neighbours. Network names what select and poll reported
+// ready (Step.Ready), which is part of a round's result.
+//
 // Man pages: strace(1), ptrace(2), clone(2), proc(5) (/proc/PID/task/TID/children).
 // Linux only; the package needs the strace binary (apt-get install strace).
 package strace

@@ -2,6 +2,7 @@ package strace
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -14,15 +15,19 @@ type Step struct {
 	FD     int      // the descriptor the call acts on (its first argument), or -1
 	Refs   []string // symbolic names of the tracked descriptors the call names: "sock#1", "ep#1"
 	New    string   // what it made: "sock#2" (socket, accept, dup), "sock#1 sock#2" (socketpair), "ep#1", "proc#2" (fork)
+	Ready  string   // select and poll: what the kernel reported ready, named: "in [sock#2], out [sock#2]", "sock#2 POLLIN"
+	Loop   Loop     // set by Collapse: the step is one of a cycle's, made Loop.Times times in a row
 }
 
 // Key is the step as sequences compare it: family, symbolic descriptors,
 // what the call made or the error; never raw fd numbers, pids or data.
-// Steps of processes after the first carry their process:
+// Steps of processes after the first carry their process, the steps of a
+// cycle Collapse folded their place in it (not how often it ran):
 //
 //	socket() = sock#1
 //	recvfrom(sock#1) = -1 EAGAIN
 //	proc#2: sendto(sock#1)
+//	recvfrom(sock#2) [loop 2/2]
 func (s Step) Key() string {
 	var b strings.Builder
 	if s.Proc > 1 {
@@ -40,10 +45,31 @@ func (s Step) Key() string {
 	case s.New != "":
 		b.WriteString(" = " + s.New)
 	}
+	if s.Loop.Times > 0 {
+		fmt.Fprintf(&b, " [loop %d/%d]", s.Loop.Pos, s.Loop.Len)
+	}
 	return b.String()
 }
 
 func (s Step) String() string { return s.Key() }
+
+// Result is what the call returned, descriptors named: "?" when it never
+// returned, "-1 EAGAIN", what it made ("sock#2"), the count and what
+// select or poll reported ready ("2 (in [sock#2], out [sock#2])"), or the
+// number ("0" from a recvfrom at end of file).
+func (s Step) Result() string {
+	switch {
+	case s.NoReturn:
+		return "?"
+	case s.Errno != "":
+		return "-1 " + s.Errno
+	case s.New != "":
+		return s.New
+	case s.Ready != "":
+		return fmt.Sprintf("%d (%s)", s.Ret, s.Ready)
+	}
+	return strconv.FormatInt(s.Ret, 10)
+}
 
 // Families returns the family of each step, for simple equality asserts.
 func Families(steps []Step) []string {
@@ -141,6 +167,9 @@ func Network(calls []Call) []Step {
 		}
 		if len(news) > 0 {
 			s.New = strings.Join(news, " ")
+		}
+		if st.ready != nil {
+			s.Ready = readyText(s.Call, st.ready)
 		}
 		steps = append(steps, s)
 	}

@@ -38,7 +38,8 @@ type pendingStep struct {
 	step      Step
 	refs      []*object
 	news      []*object
-	tentative *object // keep the step only if this epoll instance gets watched
+	tentative *object         // keep the step only if this epoll instance gets watched
+	ready     map[int]*object // select, poll: the sockets of its sets, by descriptor, to name what it returns
 }
 
 type tracker struct {
@@ -272,12 +273,14 @@ func (t *tracker) call(p *process, c Call) {
 // readiness emits a poll or select call whose fd sets hold a socket.
 func (t *tracker) readiness(p *process, c Call, sets ...string) {
 	var refs []*object
+	ready := map[int]*object{}
 	first := -1
 	for _, set := range sets {
 		fds, paths := fdsIn(set)
 		for i, fd := range fds {
 			if o := t.resolve(p, fd, paths[i]); o != nil && o.kind == sockObj {
 				refs = append(refs, o)
+				ready[fd] = o
 				if first < 0 {
 					first = fd
 				}
@@ -286,7 +289,58 @@ func (t *tracker) readiness(p *process, c Call, sets ...string) {
 	}
 	if len(refs) > 0 {
 		t.emit(p, c, first, refs, nil, nil)
+		t.steps[len(t.steps)-1].ready = ready
 	}
+}
+
+// readyText names what a select or poll returned ready, from strace's
+// "2 (in [5], out [5])" or "1 ([{fd=5, revents=POLLIN}])": "in [sock#2],
+// out [sock#2]" or "sock#2 POLLIN". A descriptor that is no socket of its
+// sets keeps its number. "" when nothing was ready or the call failed.
+func readyText(c Call, objs map[int]*object) string {
+	if c.Failed() || c.NoReturn || c.Ret <= 0 {
+		return ""
+	}
+	open, end := strings.IndexByte(c.RetText, '('), strings.LastIndexByte(c.RetText, ')')
+	if open < 0 || end < open {
+		return ""
+	}
+	name := func(fd int) string {
+		if o := objs[fd]; o != nil {
+			return o.name
+		}
+		return fmt.Sprint(fd)
+	}
+	var out []string
+	for _, part := range splitArgs(c.RetText[open+1 : end]) {
+		set, list, _ := strings.Cut(part, " ")
+		switch {
+		case set == "in" || set == "out" || set == "except": // select
+			fds, _ := fdsIn(list)
+			names := make([]string, len(fds))
+			for i, fd := range fds {
+				names[i] = name(fd)
+			}
+			out = append(out, set+" ["+strings.Join(names, " ")+"]")
+		case strings.HasPrefix(part, "[{"): // poll: [{fd=5, revents=POLLIN}, ...]
+			for _, entry := range splitArgs(strings.TrimSuffix(strings.TrimPrefix(part, "["), "]")) {
+				var fd, revents string
+				for _, field := range splitArgs(strings.Trim(entry, "{}")) {
+					k, v, _ := strings.Cut(field, "=")
+					switch k {
+					case "fd":
+						fd = v
+					case "revents":
+						revents = v
+					}
+				}
+				if n, _, ok := parseFD(fd); ok {
+					out = append(out, name(n)+" "+revents)
+				}
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // fork follows clone, clone3, fork and vfork. A thread joins p; a new
