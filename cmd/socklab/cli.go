@@ -86,7 +86,11 @@ func parse(fs *cmdFlags, args []string, want int) ([]string, error) {
 		args = append(append([]string(nil), fs.Args()...), args[end:]...)
 	}
 	if want >= 0 && len(pos) != want {
-		return nil, &usageError{msg: fmt.Sprintf("expected %d arguments, got %d", want, len(pos)), showUsage: true}
+		noun := "arguments"
+		if want == 1 {
+			noun = "argument"
+		}
+		return nil, &usageError{msg: fmt.Sprintf("expected %d %s, got %d", want, noun, len(pos)), showUsage: true}
 	}
 	return pos, nil
 }

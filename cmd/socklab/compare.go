@@ -128,7 +128,7 @@ func parseProgramFlags(program string, args []string, mode string, own *cmdFlags
 		return pf, usagef("%v: in compare, %s takes %s", err, program, takes)
 	}
 	if len(pos) > 0 {
-		return pf, &usageError{msg: fmt.Sprintf("expected 1 arguments, got %d: compare picks the address, word and port itself", 1+len(pos)), showUsage: true}
+		return pf, &usageError{msg: fmt.Sprintf("expected 1 argument, got %d: compare picks the address, word and port itself", 1+len(pos)), showUsage: true}
 	}
 	if mode != "" && pf.mode != mode {
 		return pf, usagef("--mode %s before the program and --mode %s after it: give it once", mode, pf.mode)
@@ -306,7 +306,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if program == "" {
-		return &usageError{msg: "expected 1 arguments, got 0", showUsage: true}
+		return &usageError{msg: "expected 1 argument, got 0", showUsage: true}
 	}
 	pf, err := parseProgramFlags(program, rest, *mode, fs)
 	if err != nil {

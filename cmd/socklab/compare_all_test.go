@@ -44,7 +44,7 @@ func TestCompareProgramFlags(t *testing.T) {
 		{[]string{"udp-echo-client", "--mode", "fork"}, "in compare, udp-echo-client takes no flags of its own"},
 		{[]string{"udp-echo-server", "--batch", "-1"}, "invalid --batch -1"},
 		{[]string{"udp-echo-server", "--quiet"}, "in compare, udp-echo-server takes only --batch of its own flags"},
-		{[]string{"tcp-echo-server", "7777"}, "expected 1 arguments, got 2: compare picks the address, word and port itself"},
+		{[]string{"tcp-echo-server", "7777"}, "expected 1 argument, got 2: compare picks the address, word and port itself"},
 		{[]string{"tcp-slow-client", "--clients", "0"}, "invalid --clients 0"},
 		{[]string{"udp-stress-client", "--clients", "21"}, "invalid --clients 21: compare traces 1 to 20 requests"},
 		{[]string{"udp-stress-client", "--impl", "net"}, "in compare, udp-stress-client takes only --clients of its own flags"},

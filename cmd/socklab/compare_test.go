@@ -308,14 +308,14 @@ func TestCompareBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "expected 1 arguments"},
+		{nil, "expected 1 argument"},
 		{[]string{"nope"}, "compare knows udp-echo-client, udp-echo-server, tcp-echo-client, tcp-echo-server, udp-lengthy-server"},
 		{[]string{"--mode", "fork", "udp-echo-client"}, "udp-echo-client has no --mode"},
 		{[]string{"--mode", "nope", "tcp-echo-server"}, "want one of " + strings.Join(tcpCompareModes(), ", ")},
 		{[]string{"--mode", "prefork", "udp-lengthy-server"}, "want one of iterative, thread, fork, async"},
 		{[]string{"--timeout", "0", "udp-echo-client"}, "invalid --timeout 0"},
 		{[]string{"--nope", "udp-echo-client"}, "flag provided but not defined"},
-		{[]string{"udp-echo-client", "extra"}, "expected 1 arguments, got 2"},
+		{[]string{"udp-echo-client", "extra"}, "expected 1 argument, got 2"},
 	} {
 		r := runCmd(t, 10*time.Second, socklab(append([]string{"compare"}, tc.args...)...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {

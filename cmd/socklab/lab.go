@@ -70,6 +70,9 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	if *clients < 1 || *clients > 200 {
 		return usagef("invalid --clients %d: want 1 to 200", *clients)
 	}
+	if *word == "" || strings.ContainsAny(*word, "\x00\n") || len(*word) > 200 {
+		return usagef("invalid --word %q: want 1 to 200 bytes on one line", *word)
+	}
 	if err := checkDuration("duration", *duration); err != nil {
 		return err
 	}

@@ -188,6 +188,7 @@ func TestLabBadInput(t *testing.T) {
 		{[]string{"lab", "--faithful", "--scale", "0.5"}, "^--faithful runs at scale 1; leave out --scale\n$"},
 		{[]string{"lab", "--k", "10,x"}, "^invalid --k \"10,x\""},
 		{[]string{"lab", "--clients", "0"}, "^invalid --clients 0"},
+		{[]string{"lab", "--word", ""}, "^invalid --word \"\": want 1 to 200 bytes on one line\n$"},
 	} {
 		r := runCmd(t, 10*time.Second, socklab(c.args...)...)
 		if r.code != 2 || !regexp.MustCompile(c.stderr).MatchString(r.stderr) {

@@ -323,7 +323,7 @@ func TestTCPBadInput(t *testing.T) {
 		stderr string
 	}{
 		{"unknown mode", []string{"tcp-echo-server", "--mode", "prefork", "0"}, 2, `^invalid --mode "prefork": want iterative, fork, thread, select, poll or epoll\n$`},
-		{"server no port", []string{"tcp-echo-server"}, 2, `^expected 1 arguments, got 0\nUSAGE: socklab tcp-echo-server \[flags\] <port>\n$`},
+		{"server no port", []string{"tcp-echo-server"}, 2, `^expected 1 argument, got 0\nUSAGE: socklab tcp-echo-server \[flags\] <port>\n$`},
 		{"server port abc", []string{"tcp-echo-server", "abc"}, 2, `^invalid port "abc": want a number from 0 \(any free port\) to 65535\n$`},
 		{"server port 70000", []string{"tcp-echo-server", "70000"}, 2, `^invalid port "70000"`},
 		{"net select", []string{"tcp-echo-server", "--mode", "select", "--impl", "net", "0"}, 2, `^--impl net has no --mode select`},
@@ -446,6 +446,12 @@ func TestTCPBacklog(t *testing.T) {
 			p := startServerEnv(t, c.env, argv...)
 			p.Cmd.Process.Signal(syscall.SIGSTOP)
 			defer p.Cmd.Process.Signal(syscall.SIGCONT)
+			// every thread stopped, so that none accepts a client of the burst
+			for deadline := time.Now().Add(5 * time.Second); !proc.AllIn(p.Cmd.Process.Pid, 'T', 1); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the server did not stop on SIGSTOP")
+				}
+			}
 			fds := make([]int, 0, burst)
 			defer func() { closeAll(fds) }()
 			for range burst {

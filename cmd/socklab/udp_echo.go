@@ -80,7 +80,7 @@ func runUDPEchoClient(args []string, stdout, stderr io.Writer) error {
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
 	bufsize := fs.Int("bufsize", udp.DefaultBufSize, fmt.Sprintf("receive buffer in bytes, 1 to %d", udp.MaxBufSize))
 	timeout := fs.Duration("timeout", 0, "wait this long for each reply (SO_RCVTIMEO); 0 waits forever, as C does")
-	retries := fs.Int("retries", 0, "send again this many times after a timeout (needs --timeout)")
+	retries := fs.Int("retries", 0, "send again this many times after a timeout, 0 to 100 (needs --timeout)")
 	pos, err := parse(fs, args, 3)
 	if err != nil {
 		return err
@@ -98,8 +98,8 @@ func runUDPEchoClient(args []string, stdout, stderr io.Writer) error {
 	if err := checkDuration("timeout", *timeout); err != nil {
 		return err
 	}
-	if *retries < 0 {
-		return usagef("invalid --retries %d: must not be negative", *retries)
+	if *retries < 0 || *retries > 100 {
+		return usagef("invalid --retries %d: want 0 to 100", *retries)
 	}
 	if *retries > 0 && *timeout == 0 {
 		return usagef("--retries needs --timeout: without a timeout the client waits forever for the first reply")

@@ -25,7 +25,7 @@ func TestUDPBadInput(t *testing.T) {
 		{"unknown command", []string{"udp-echo-klient"}, 2, `^socklab: unknown command "udp-echo-klient"; run 'socklab help' for the list\n$`},
 		{"client too few", []string{"udp-echo-client", "127.0.0.1", "x"}, 2, usageClient},
 		{"client too many", []string{"udp-echo-client", "127.0.0.1", "x", "7", "8"}, 2, usageClient},
-		{"server no port", []string{"udp-echo-server"}, 2, `^expected 1 arguments, got 0\nUSAGE: socklab udp-echo-server \[flags\] <port>\n$`},
+		{"server no port", []string{"udp-echo-server"}, 2, `^expected 1 argument, got 0\nUSAGE: socklab udp-echo-server \[flags\] <port>\n$`},
 		{"port abc", []string{"udp-echo-client", "127.0.0.1", "x", "abc"}, 2, `^invalid port "abc": want a number from 1 to 65535\n$`},
 		{"port -1", []string{"udp-echo-client", "127.0.0.1", "x", "-1"}, 2, `^invalid port "-1": want a number from 1 to 65535\n$`},
 		{"port 70000", []string{"udp-echo-client", "127.0.0.1", "x", "70000"}, 2, `^invalid port "70000": want a number from 1 to 65535\n$`},
@@ -44,6 +44,7 @@ func TestUDPBadInput(t *testing.T) {
 		{"negative timeout, spaced", []string{"udp-echo-client", "--timeout", "-1s", "127.0.0.1", "x", "7"}, 2, `^invalid --timeout -1s: must not be negative\n$`},
 		{"flag without its value", []string{"udp-echo-client", "127.0.0.1", "x", "7", "--timeout"}, 2, `^flag needs an argument: -timeout\nUSAGE: socklab udp-echo-client`},
 		{"retries without timeout", []string{"udp-echo-client", "--retries", "2", "127.0.0.1", "x", "7"}, 2, `^--retries needs --timeout`},
+		{"retries unbounded", []string{"udp-echo-client", "--timeout", "1s", "--retries", "1000000", "127.0.0.1", "x", "7"}, 2, `^invalid --retries 1000000: want 0 to 100\n$`},
 		{"port in use raw", []string{"udp-echo-server", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
 		{"port in use net", []string{"udp-echo-server", "--impl", "net", busyPort}, 1, `^Failed to bind server socket: address already in use\n$`},
 	} {

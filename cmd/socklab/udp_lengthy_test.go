@@ -141,7 +141,7 @@ func TestUDPLengthyBadInput(t *testing.T) {
 		{"workers 0", []string{"udp-lengthy-server", "--mode", "prefork", "--workers", "0", "0"}, 2, `^invalid --workers 0: want 1 or more\n$`},
 		{"workers fork", []string{"udp-lengthy-server", "--mode", "fork", "--workers", "3", "0"}, 2, `^--workers is for --mode prefork\n$`},
 		{"net fork", []string{"udp-lengthy-server", "--mode", "fork", "--impl", "net", "0"}, 2, `^--impl net exists for --mode thread only\n$`},
-		{"no port", []string{"udp-lengthy-server", "--mode", "fork"}, 2, `^expected 1 arguments, got 0` + usage},
+		{"no port", []string{"udp-lengthy-server", "--mode", "fork"}, 2, `^expected 1 argument, got 0` + usage},
 		{"bad port", []string{"udp-lengthy-server", "x"}, 2, `^invalid port "x"`},
 		{"stress too few", []string{"udp-stress-client", "127.0.0.1", "x"}, 2, `^expected 3 arguments, got 2\nUSAGE: socklab udp-stress-client`},
 		{"stress clients 0", []string{"udp-stress-client", "--clients", "0", "127.0.0.1", "x", "7"}, 2, `^invalid --clients 0: want 1 to 10000\n$`},

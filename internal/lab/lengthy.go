@@ -197,7 +197,7 @@ func waitWorkers(ctx context.Context, n int, limit time.Duration) {
 func sleepingChildren() int {
 	count := 0
 	for _, pid := range proc.Children(os.Getpid()) {
-		if proc.AllAsleep(pid, 2) {
+		if proc.AllIn(pid, 'S', 2) {
 			count++
 		}
 	}

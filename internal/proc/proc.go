@@ -64,15 +64,15 @@ func Exited(pid int) bool {
 	return !ok || s == 'Z' || s == 'X'
 }
 
-// AllAsleep reports whether pid runs at least min threads and every one
-// of them sleeps (state S).
-func AllAsleep(pid, min int) bool {
+// AllIn reports whether pid runs at least min threads and every one of
+// them is in state: 'S' (asleep), 'T' (stopped by a signal), ...
+func AllIn(pid int, state byte, min int) bool {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
 	if len(tasks) < min {
 		return false
 	}
 	for _, t := range tasks {
-		if s, ok := State(t); !ok || s != 'S' {
+		if s, ok := State(t); !ok || s != state {
 			return false
 		}
 	}

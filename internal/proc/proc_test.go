@@ -68,6 +68,9 @@ func TestServer(t *testing.T) {
 	if err := proc.BlockedIn(bctx, pid, []string{"nanosleep", "clock_nanosleep"}); err != nil {
 		t.Error(err)
 	}
+	if !proc.AllIn(pid, 'S', 1) || proc.AllIn(pid, 'S', 2) || proc.AllIn(pid, 'T', 1) {
+		t.Errorf("sleep (one thread, asleep): AllIn says otherwise")
+	}
 	if proc.InSyscall(pid, []string{"recvfrom", "accept4"}) {
 		t.Errorf("sleep is in recvfrom or accept4")
 	}
