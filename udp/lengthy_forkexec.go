@@ -63,38 +63,42 @@ func ServeForkExec(fd int, cfg LengthyConfig) error {
 	}
 	defer sock.Close()
 	w := &lockedWriter{w: cfg.log()}
-	r := newReceiver(fd, cfg, w)
+	log := newReport(w, cfg.Quiet)
+	buffer := make([]byte, cfg.bufSize())
+	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
-	slots := make(chan struct{}, bound)
+	live := make(chan struct{}, bound)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	drops := 0
+	defer wg.Wait() // the children in progress finish
 	for {
-		request, err := r.recv()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
+		clientlen := sys.SizeofSockaddrIn
+		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
-			return err
+			return fmt.Errorf("Failed to receive message: %w", err)
 		}
-		if request == nil {
+		if received == 0 && clientlen == 0 {
+			return nil // StopLengthy: no datagram, no sender
+		}
+		if received > len(buffer) {
+			log.truncated(&client, received, len(buffer))
 			continue
 		}
+		log.connected(&client)
 		select {
-		case slots <- struct{}{}:
+		case live <- struct{}{}:
 		default:
-			r.dropped(&drops, len(slots), bound)
+			log.dropped(&client, len(live), bound)
 			continue
 		}
 		cmd := childCommand(cfg, sock, w, RoleEnv+"=child",
-			clientEnv+"="+r.client.String(), messageEnv+"="+hex.EncodeToString(request))
+			clientEnv+"="+client.String(), messageEnv+"="+hex.EncodeToString(buffer[:received]))
 		if err := cmd.Start(); err != nil { // clone + execve
-			<-slots
-			fmt.Fprintf(w, "Failed to start a child for %s: %v\n", r.client.String(), err)
+			<-live
+			fmt.Fprintf(w, "Failed to start a child for %s: %v\n", client.String(), err)
 			continue
 		}
-		wg.Go(func() {
-			defer func() { <-slots }()
+		wg.Go(func() { // waitpid
+			defer func() { <-live }()
 			if err := cmd.Wait(); err != nil {
 				fmt.Fprintf(w, "Child %d: %v\n", cmd.Process.Pid, err)
 			}
