@@ -45,7 +45,7 @@ type LengthyConfig struct {
 	BufSize     int           // receive buffer; DefaultBufSize when 0
 	MaxChildren int           // requests in progress at once (children, goroutines, timers); DefaultMaxChildren when 0
 	Workers     int           // prefork: worker processes; DefaultWorkers when 0
-	Command     []string      // fork-exec, prefork: the argv that runs this program again in a child role (see RunChildRole)
+	Command     []string      // fork-exec, prefork: the argv that runs this program again; the role's arguments follow (ChildArgs, WorkerArgs)
 	Log         io.Writer     // "Client connected" lines and reports; nil discards
 	Quiet       bool          // no "Client connected" lines
 }
