@@ -15,6 +15,11 @@
 // (lengthy.go lists them), and the stress client that fires N requests at
 // once, stress_client.go and stress_client_net.go.
 //
+// The server twins include testdata/common.h, which holds what they all
+// repeat (die, signal catching, the bound socket, the report lines, the
+// lengthy action's sleep and reply), as tcp/testdata/common.h does for
+// the TCP twins.
+//
 // The raw programs make the same network system calls as their C twins, in
 // the same order; the tests prove it with strace. Every deliberate
 // difference is listed in the doc comment of the Go file.

@@ -45,7 +45,7 @@ type LengthyConfig struct {
 	BufSize     int           // receive buffer; DefaultBufSize when 0
 	MaxChildren int           // requests in progress at once (children, goroutines, timers); DefaultMaxChildren when 0
 	Workers     int           // prefork: worker processes; DefaultWorkers when 0
-	Command     []string      // fork-exec, prefork: the argv that runs this program again in a child role (see RunChildRole)
+	Command     []string      // fork-exec, prefork: the argv that runs this program again; the role's arguments follow (ChildArgs, WorkerArgs)
 	Log         io.Writer     // "Client connected" lines and reports; nil discards
 	Quiet       bool          // no "Client connected" lines
 }
@@ -106,58 +106,42 @@ func ToUpper(p []byte) {
 	}
 }
 
-// receiver is the receiving half every model shares: recvfrom into its
-// buffer, with the checks and the report lines, allocating nothing.
-type receiver struct {
-	fd     int
-	buffer []byte
-	client sys.SockaddrIn
-	line   []byte
-	w      io.Writer
-	quiet  bool
-	flags  int // MSG_TRUNC, and MSG_DONTWAIT in the async loop
+// report writes what every lengthy server says about a client, as the C
+// twins' connected, truncated and dropped do (testdata/common.h): the
+// "Client connected" line unless quiet, a truncated datagram, a request
+// over the bound with the running count. Its line buffer is reused, so the
+// report of a served request allocates nothing.
+type report struct {
+	w     io.Writer
+	quiet bool
+	line  []byte
+	drops int
 }
 
-func newReceiver(fd int, cfg LengthyConfig, w io.Writer) *receiver {
-	return &receiver{fd: fd, buffer: make([]byte, cfg.bufSize()), line: make([]byte, 0, 128),
-		w: w, quiet: cfg.Quiet, flags: unix.MSG_TRUNC}
+func newReport(w io.Writer, quiet bool) *report {
+	return &report{w: w, quiet: quiet, line: make([]byte, 0, 64)}
 }
 
-// errStopped is recv's "the socket was shut down": no datagram, no sender.
-var errStopped = errors.New("stopped")
-
-// recv receives one request and reports its client. It returns the
-// request (a slice of the buffer), or nil and no error for a datagram
-// that was truncated (reported) or not there (EAGAIN), or errStopped.
-func (r *receiver) recv() ([]byte, error) {
-	clientlen := sys.SizeofSockaddrIn
-	received, err := sys.Recvfrom(r.fd, r.buffer, r.flags, &r.client, &clientlen)
-	if errors.Is(err, unix.EAGAIN) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("Failed to receive message: %w", err)
-	}
-	if received == 0 && clientlen == 0 {
-		return nil, errStopped
-	}
-	if received > len(r.buffer) {
-		fmt.Fprintf(r.w, "Datagram from %s truncated: %d bytes, buffer %d; not answered\n",
-			r.client.String(), received, len(r.buffer))
-		return nil, nil
-	}
+// connected reports a client: "Client connected: 127.0.0.1".
+func (r *report) connected(client *sys.SockaddrIn) {
 	if !r.quiet {
-		r.line = append(sys.AppendInetNtoa(append(r.line[:0], "Client connected: "...), r.client.Addr), '\n')
+		r.line = append(sys.AppendInetNtoa(append(r.line[:0], "Client connected: "...), client.Addr), '\n')
 		r.w.Write(r.line)
 	}
-	return r.buffer[:received], nil
+}
+
+// truncated reports a datagram of received bytes that did not fit the
+// buffer of size bytes (recvfrom's MSG_TRUNC gives its real length).
+func (r *report) truncated(client *sys.SockaddrIn, received, size int) {
+	fmt.Fprintf(r.w, "Datagram from %s truncated: %d bytes, buffer %d; not answered\n",
+		client.String(), received, size)
 }
 
 // dropped reports a request over the bound, with the running count.
-func (r *receiver) dropped(count *int, live, bound int) {
-	*count++
+func (r *report) dropped(client *sys.SockaddrIn, live, bound int) {
+	r.drops++
 	fmt.Fprintf(r.w, "Dropped a request from %s: %d in progress (--max-children %d); %d dropped so far\n",
-		r.client.String(), live, bound, *count)
+		client.String(), live, bound, r.drops)
 }
 
 // reply upper-cases msg in place and sends it to client: the end of the

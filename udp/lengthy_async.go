@@ -48,13 +48,14 @@ type pending struct {
 // allocates nothing per request once each slot has been used.
 func ServeAsync(fd int, cfg LengthyConfig) error {
 	w := cfg.log()
-	r := newReceiver(fd, cfg, w)
-	r.flags |= unix.MSG_DONTWAIT
+	log := newReport(w, cfg.Quiet)
+	buffer := make([]byte, cfg.bufSize())
+	var client sys.SockaddrIn
 	slots := make([]pending, cfg.maxChildren())
 	for i := range slots {
 		slots[i].timer = -1
 	}
-	waiting, drops := 0, 0
+	waiting := 0
 
 	ep, err := poll.NewEpoll(0, len(slots)+1)
 	if err != nil {
@@ -101,20 +102,22 @@ func ServeAsync(fd int, cfg LengthyConfig) error {
 				}
 				continue
 			}
-			request, err := r.recv()
-			if errors.Is(err, errStopped) { // not with MSG_DONTWAIT, but as in every loop
-				receiving = false
-				continue
+			clientlen := sys.SizeofSockaddrIn
+			received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC|unix.MSG_DONTWAIT, &client, &clientlen)
+			if errors.Is(err, unix.EAGAIN) {
+				continue // it vanished between epoll_wait and recvfrom
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("Failed to receive message: %w", err)
 			}
-			if request == nil {
+			if received > len(buffer) {
+				log.truncated(&client, received, len(buffer))
 				continue
 			}
+			log.connected(&client)
 			slot := find(slots, -1)
 			if slot == nil {
-				r.dropped(&drops, waiting, len(slots))
+				log.dropped(&client, waiting, len(slots))
 				continue
 			}
 			timer, err := poll.NewTimer(cfg.Delay, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
@@ -126,8 +129,8 @@ func ServeAsync(fd int, cfg LengthyConfig) error {
 				return fmt.Errorf("Failed to watch a timer: %w", err)
 			}
 			slot.timer = timer
-			slot.msg = append(slot.msg[:0], request...)
-			slot.client = r.client
+			slot.msg = append(slot.msg[:0], buffer[:received]...)
+			slot.client = client
 			waiting++
 		}
 	}

@@ -88,12 +88,18 @@ func ExampleServeThreadNet() {
 	// server: <nil>
 }
 
-// The re-exec'ing models run a program again in a child role: the program
-// calls RunChildRole first thing, and the server names it in Command.
-// socklab itself is such a program ("socklab udp-lengthy-server").
+// The re-exec'ing models run a program again in a child role: the server
+// names the program in Command and appends the role and its facts; the
+// program looks at its first argument before anything else and plays the
+// role on the socket it inherited as ChildFD. socklab itself is such a
+// program.
 func ExampleServeForkExec() {
-	if ok, err := udp.RunChildRole(os.Stderr); ok { // a re-exec'd child: play the role, exit
+	if len(os.Args) > 1 && os.Args[1] == udp.RoleChild { // a re-exec'd child: answer, exit
+		delay, client, request, err := udp.ParseChildArgs(os.Args[2:])
 		if err != nil {
+			log.Fatal(err)
+		}
+		if err := udp.ServeRequest(udp.ChildFD, request, &client, delay); err != nil {
 			log.Fatal(err)
 		}
 		os.Exit(0)
@@ -104,7 +110,7 @@ func ExampleServeForkExec() {
 	}
 	defer sys.Close(fd)
 	cfg := udp.LengthyConfig{Delay: 5 * time.Second, Command: []string{"/proc/self/exe"}, Log: os.Stderr}
-	if err := udp.ServeForkExec(fd, cfg); err != nil { // or udp.ServePrefork
+	if err := udp.ServeForkExec(fd, cfg); err != nil { // ServePrefork's workers: RoleWorker
 		log.Fatal(err)
 	}
 }

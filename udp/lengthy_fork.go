@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +36,9 @@ import (
 //     and will wait for itself.
 //   - the main loop blocks in recvfrom undisturbed: Go installs its
 //     handlers with SA_RESTART, and C does the same for SIGCHLD.
-//   - when the bound is reached the main loop reaps first, then drops.
+//   - a mutex around the set of children stands where C blocks SIGCHLD
+//     around its count; when the bound is reached the main loop reaps
+//     first, then drops, as C does.
 //
 // On StopLengthy the loop ends and ServeFork waits for the children in
 // progress (they reply), as C does, so no zombie is left.
@@ -47,7 +48,9 @@ import (
 // does not close fd. The parent allocates nothing per request.
 func ServeFork(fd int, cfg LengthyConfig) error {
 	w := &lockedWriter{w: cfg.log()}
-	r := newReceiver(fd, cfg, w)
+	log := newReport(w, cfg.Quiet)
+	buffer := make([]byte, cfg.bufSize())
+	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
 	kids := &children{pids: make([]int, 0, bound), w: w}
 
@@ -73,55 +76,47 @@ func ServeFork(fd int, cfg LengthyConfig) error {
 		kids.reap(0) // the children in progress finish; none is left a zombie
 	}()
 
-	drops := 0
 	for {
-		request, err := r.recv()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
+		clientlen := sys.SizeofSockaddrIn
+		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
-			return err
+			return fmt.Errorf("Failed to receive message: %w", err)
 		}
-		if request == nil {
+		if received == 0 && clientlen == 0 {
+			return nil // StopLengthy: no datagram, no sender
+		}
+		if received > len(buffer) {
+			log.truncated(&client, received, len(buffer))
 			continue
 		}
-		if err := kids.fork(fd, request, &r.client, cfg); err != nil {
-			if errors.Is(err, errFull) {
-				r.dropped(&drops, bound, bound)
-			} else {
-				fmt.Fprintf(w, "Failed to fork for %s: %v\n", r.client.String(), err)
-			}
+		log.connected(&client)
+		kids.mu.Lock() // C blocks SIGCHLD: the set is ours until the fork is counted
+		if len(kids.pids) >= bound {
+			kids.reapLocked(unix.WNOHANG)
 		}
+		if len(kids.pids) >= bound {
+			kids.mu.Unlock()
+			log.dropped(&client, bound, bound)
+			continue
+		}
+		// child: sleep -> toupper -> sendto -> _exit
+		pid, err := sys.ForkSendUpper(fd, buffer[:received], unix.MSG_DONTWAIT, &client, cfg.Delay)
+		if err != nil {
+			fmt.Fprintf(w, "Failed to fork for %s: %v\n", client.String(), err)
+		} else {
+			kids.pids = append(kids.pids, pid)
+		}
+		kids.mu.Unlock()
 	}
 }
 
-var errFull = errors.New("too many children")
-
-// children is the set of live children, bounded by cap(pids).
+// children is the set of live children, bounded by cap(pids). Its lock
+// is held across a fork, so that the reaper, woken by the child's
+// SIGCHLD, finds the child's pid in the set.
 type children struct {
 	mu   sync.Mutex
 	pids []int
 	w    io.Writer
-}
-
-// fork starts a child for request unless the bound is reached. The lock
-// is held across the fork, so the reaper, woken by the child's SIGCHLD,
-// finds its pid in the set.
-func (k *children) fork(fd int, request []byte, client *sys.SockaddrIn, cfg LengthyConfig) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if len(k.pids) == cap(k.pids) {
-		k.reapLocked(unix.WNOHANG)
-		if len(k.pids) == cap(k.pids) {
-			return errFull
-		}
-	}
-	pid, err := sys.ForkSendUpper(fd, request, unix.MSG_DONTWAIT, client, cfg.Delay)
-	if err != nil {
-		return err
-	}
-	k.pids = append(k.pids, pid)
-	return nil
 }
 
 // reap waits for each child: with WNOHANG, only those that have ended.

@@ -22,28 +22,25 @@ import (
 // to another process. Go cannot run arbitrary code in a forked child (see
 // lengthy_fork.go), so it starts a new program instead: this one, again,
 // through os/exec, with the socket as the child's fd 3 (ExtraFiles) and
-// the request in its environment:
+// the role and the request in its arguments (ChildArgs):
 //
 //	socket -> bind -> loop { recvfrom -> report -> clone(CLONE_VM|CLONE_VFORK) + execve(self)
 //	                         child: sleep -> toupper -> sendto(fd 3) -> exit }
 //
-// No C twin: a C program forks and goes on, as lengthy_fork.c does. strace
+// testdata/lengthy_forkexec.c does the same with fork and execve. strace
 // shows what the exec costs: an execve and a whole Go runtime start per
 // request. Each child is waited for by a goroutine (exec.Cmd.Wait), which
 // is how Go reaps; there is no SIGCHLD handler.
 //
-// The child role is chosen by the environment (RoleEnv), not by a command
-// line flag, so it stays out of the program's usage text; RunChildRole
-// plays it.
+// The program chooses the role: its first argument after Command is
+// RoleChild or RoleWorker, which no usage text lists; it parses the rest
+// with ParseChildArgs or ParseWorkerArgs and calls ServeRequest or
+// ServeIterative on ChildFD.
 
-// Environment of a re-exec'd child.
+// The roles of a re-exec'd child: the first argument after Command.
 const (
-	RoleEnv    = "SOCKLAB_LENGTHY_ROLE"    // "child" (fork-exec: one request) or "worker" (prefork)
-	clientEnv  = "SOCKLAB_LENGTHY_CLIENT"  // child: where to reply, ip:port
-	messageEnv = "SOCKLAB_LENGTHY_MESSAGE" // child: the request, in hex
-	delayEnv   = "SOCKLAB_LENGTHY_DELAY"   // the delay, as time.Duration prints it
-	bufSizeEnv = "SOCKLAB_LENGTHY_BUFSIZE" // worker: the receive buffer
-	quietEnv   = "SOCKLAB_LENGTHY_QUIET"   // worker: "1" for no "Client connected" lines
+	RoleChild  = "udp-lengthy-child"  // fork-exec: DELAY IP:PORT MESSAGE (in hex); ServeRequest
+	RoleWorker = "udp-lengthy-worker" // prefork: DELAY BUFSIZE quiet|verbose; ServeIterative
 )
 
 // ChildFD is the descriptor on which a re-exec'd child finds the server's
@@ -63,38 +60,41 @@ func ServeForkExec(fd int, cfg LengthyConfig) error {
 	}
 	defer sock.Close()
 	w := &lockedWriter{w: cfg.log()}
-	r := newReceiver(fd, cfg, w)
+	log := newReport(w, cfg.Quiet)
+	buffer := make([]byte, cfg.bufSize())
+	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
-	slots := make(chan struct{}, bound)
+	live := make(chan struct{}, bound)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	drops := 0
+	defer wg.Wait() // the children in progress finish
 	for {
-		request, err := r.recv()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
+		clientlen := sys.SizeofSockaddrIn
+		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
-			return err
+			return fmt.Errorf("Failed to receive message: %w", err)
 		}
-		if request == nil {
+		if received == 0 && clientlen == 0 {
+			return nil // StopLengthy: no datagram, no sender
+		}
+		if received > len(buffer) {
+			log.truncated(&client, received, len(buffer))
 			continue
 		}
+		log.connected(&client)
 		select {
-		case slots <- struct{}{}:
+		case live <- struct{}{}:
 		default:
-			r.dropped(&drops, len(slots), bound)
+			log.dropped(&client, len(live), bound)
 			continue
 		}
-		cmd := childCommand(cfg, sock, w, RoleEnv+"=child",
-			clientEnv+"="+r.client.String(), messageEnv+"="+hex.EncodeToString(request))
+		cmd := childCommand(cfg, sock, w, ChildArgs(cfg.Delay, &client, buffer[:received]))
 		if err := cmd.Start(); err != nil { // clone + execve
-			<-slots
-			fmt.Fprintf(w, "Failed to start a child for %s: %v\n", r.client.String(), err)
+			<-live
+			fmt.Fprintf(w, "Failed to start a child for %s: %v\n", client.String(), err)
 			continue
 		}
-		wg.Go(func() {
-			defer func() { <-slots }()
+		wg.Go(func() { // waitpid
+			defer func() { <-live }()
 			if err := cmd.Wait(); err != nil {
 				fmt.Fprintf(w, "Child %d: %v\n", cmd.Process.Pid, err)
 			}
@@ -114,13 +114,12 @@ func socketFile(fd int) (*os.File, error) {
 	return os.NewFile(uintptr(dup), "udp-socket"), nil
 }
 
-// childCommand prepares cfg.Command in a child role: the socket as fd 3,
-// stderr the server's log, the role and its facts in the environment, and
-// SIGKILL should the server die first.
-func childCommand(cfg LengthyConfig, sock *os.File, w io.Writer, env ...string) *exec.Cmd {
-	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
-	cmd.Env = append(os.Environ(), delayEnv+"="+cfg.Delay.String())
-	cmd.Env = append(cmd.Env, env...)
+// childCommand prepares cfg.Command with the role's arguments: the socket
+// as fd 3, stderr the server's log, and SIGKILL should the server die
+// first.
+func childCommand(cfg LengthyConfig, sock *os.File, w io.Writer, role []string) *exec.Cmd {
+	argv := append(append([]string(nil), cfg.Command...), role...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.ExtraFiles = []*os.File{sock}
 	cmd.Stderr = w
 	if f, ok := cfg.Log.(*os.File); ok {
@@ -130,45 +129,75 @@ func childCommand(cfg LengthyConfig, sock *os.File, w io.Writer, env ...string) 
 	return cmd
 }
 
-// RunChildRole plays the role that the environment gives a program
-// re-exec'd by ServeForkExec or ServePrefork, on the socket at ChildFD:
-// "child" answers the one request it was given, "worker" serves requests
-// one at a time (ServeIterative) until the socket is shut down. It reports
-// whether RoleEnv was set at all; a program calls it first thing.
-func RunChildRole(log io.Writer) (bool, error) {
-	role := os.Getenv(RoleEnv)
-	if role == "" {
-		return false, nil
-	}
-	delay, err := time.ParseDuration(os.Getenv(delayEnv))
-	if err != nil {
-		return true, fmt.Errorf("%s: %w", delayEnv, err)
-	}
-	switch role {
-	case "child":
-		return true, answerOne(delay, log)
-	case "worker":
-		bufsize, _ := strconv.Atoi(os.Getenv(bufSizeEnv))
-		cfg := LengthyConfig{Delay: delay, BufSize: bufsize, Quiet: os.Getenv(quietEnv) == "1", Log: log}
-		return true, ServeIterative(ChildFD, cfg)
-	}
-	return true, fmt.Errorf("%s=%q: want child or worker", RoleEnv, role)
+// ChildArgs returns the arguments after Command that make a fork-exec
+// child answer one request: RoleChild DELAY IP:PORT MESSAGE.
+func ChildArgs(delay time.Duration, client *sys.SockaddrIn, request []byte) []string {
+	return []string{RoleChild, delay.String(), client.String(), hex.EncodeToString(request)}
 }
 
-// answerOne is the fork-exec child: lengthy_action on the request it was
-// given.
-func answerOne(delay time.Duration, log io.Writer) error {
-	msg, err := hex.DecodeString(os.Getenv(messageEnv))
-	if err != nil {
-		return fmt.Errorf("%s: %w", messageEnv, err)
+// ParseChildArgs reads the arguments after RoleChild.
+func ParseChildArgs(args []string) (delay time.Duration, client sys.SockaddrIn, request []byte, err error) {
+	if len(args) != 3 {
+		return 0, client, nil, fmt.Errorf("want DELAY IP:PORT MESSAGE, got %d arguments", len(args))
 	}
-	ip, port, ok := strings.Cut(os.Getenv(clientEnv), ":")
+	if delay, err = parseDelay(args[0]); err != nil {
+		return 0, client, nil, err
+	}
+	ip, port, _ := strings.Cut(args[1], ":")
 	addr, err := sys.InetAddr(ip)
 	p, perr := strconv.Atoi(port)
-	if !ok || err != nil || perr != nil {
-		return fmt.Errorf("%s=%q: want ip:port", clientEnv, os.Getenv(clientEnv))
+	if err != nil || perr != nil || p < 1 || p > 65535 {
+		return 0, client, nil, fmt.Errorf("client %q: want a dotted quad and a port, 127.0.0.1:7777", args[1])
 	}
-	client := sys.NewSockaddrIn(addr, p)
+	if request, err = hex.DecodeString(args[2]); err != nil || len(request) == 0 || len(request) > MaxBufSize {
+		return 0, client, nil, fmt.Errorf("message %q: want 1 to %d bytes in hex", args[2], MaxBufSize)
+	}
+	return delay, sys.NewSockaddrIn(addr, p), request, nil
+}
+
+// WorkerArgs returns the arguments after Command that make a prefork
+// worker: RoleWorker DELAY BUFSIZE quiet|verbose.
+func WorkerArgs(cfg LengthyConfig) []string {
+	quiet := "verbose"
+	if cfg.Quiet {
+		quiet = "quiet"
+	}
+	return []string{RoleWorker, cfg.Delay.String(), strconv.Itoa(cfg.bufSize()), quiet}
+}
+
+// ParseWorkerArgs reads the arguments after RoleWorker into the
+// configuration of the worker's ServeIterative; Log is left to the caller.
+func ParseWorkerArgs(args []string) (LengthyConfig, error) {
+	var cfg LengthyConfig
+	if len(args) != 3 {
+		return cfg, fmt.Errorf("want DELAY BUFSIZE quiet|verbose, got %d arguments", len(args))
+	}
+	delay, err := parseDelay(args[0])
+	if err != nil {
+		return cfg, err
+	}
+	bufsize, err := strconv.Atoi(args[1])
+	if err != nil || bufsize < 1 || bufsize > MaxBufSize {
+		return cfg, fmt.Errorf("buffer size %q: want 1 to %d", args[1], MaxBufSize)
+	}
+	if args[2] != "quiet" && args[2] != "verbose" {
+		return cfg, fmt.Errorf("%q: want quiet or verbose", args[2])
+	}
+	return LengthyConfig{Delay: delay, BufSize: bufsize, Quiet: args[2] == "quiet"}, nil
+}
+
+func parseDelay(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("delay %q: want a duration such as 5s", s)
+	}
+	return d, nil
+}
+
+// ServeRequest is a fork-exec child's lengthy_action on fd: sleep, then
+// reply to client with request upper-cased. A failed or short sendto is
+// returned.
+func ServeRequest(fd int, request []byte, client *sys.SockaddrIn, delay time.Duration) error {
 	time.Sleep(delay)
-	return reply(ChildFD, msg, &client, io.Discard)
+	return reply(fd, request, client, io.Discard)
 }

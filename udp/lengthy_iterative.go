@@ -1,8 +1,12 @@
 package udp
 
 import (
-	"errors"
+	"fmt"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
 )
 
 // Iterative lengthy-action server, the Go mirror of
@@ -14,26 +18,33 @@ import (
 // One request at a time: twenty requests that arrive together take twenty
 // delays (the tutorial measured 103.96 s for 20 x 5 s). The differences
 // shared by every lengthy server are listed in lengthy.go; this one sleeps
-// with time.Sleep, which parks the goroutine, where C calls nanosleep(2).
+// with time.Sleep, which parks the goroutine, where C calls nanosleep(2),
+// and it stops when recvfrom returns no datagram from no sender (after
+// StopLengthy), where C stops when recvfrom fails with EINTR.
 
 // ServeIterative serves requests on fd one at a time until StopLengthy is
 // called on fd, then returns nil. It does not close fd. It allocates
 // nothing per request.
 func ServeIterative(fd int, cfg LengthyConfig) error {
 	w := cfg.log()
-	r := newReceiver(fd, cfg, w)
+	log := newReport(w, cfg.Quiet)
+	buffer := make([]byte, cfg.bufSize())
+	var client sys.SockaddrIn
 	for {
-		request, err := r.recv()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
+		clientlen := sys.SizeofSockaddrIn
+		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
-			return err
+			return fmt.Errorf("Failed to receive message: %w", err)
 		}
-		if request == nil {
+		if received == 0 && clientlen == 0 {
+			return nil // StopLengthy: no datagram, no sender
+		}
+		if received > len(buffer) {
+			log.truncated(&client, received, len(buffer))
 			continue
 		}
+		log.connected(&client)
 		time.Sleep(cfg.Delay) // lengthy_action
-		reply(fd, request, &r.client, w)
+		reply(fd, buffer[:received], &client, w)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"strconv"
 )
 
 // Preforked lengthy-action server, after Stevens' UNIX Network Programming
@@ -16,8 +15,8 @@ import (
 //	socket -> bind -> Workers x (clone + execve(self), socket as fd 3)
 //	worker: loop { recvfrom -> report -> sleep -> toupper -> sendto }   (ServeIterative)
 //
-// No C twin. The workers are this program re-exec'd in the "worker" role
-// (RunChildRole), because a Go process cannot fork without exec and go on
+// The workers are this program re-exec'd in the worker role (RoleWorker,
+// WorkerArgs), because a Go process cannot fork without exec and go on
 // running Go code. StopLengthy shuts the shared socket down for reading,
 // which wakes every worker's recvfrom: each finishes its request in
 // progress and exits, and ServePrefork returns once they all have.
@@ -35,14 +34,9 @@ func ServePrefork(fd int, cfg LengthyConfig) error {
 	}
 	defer sock.Close()
 	w := &lockedWriter{w: cfg.log()}
-	quiet := "0"
-	if cfg.Quiet {
-		quiet = "1"
-	}
 	workers := make([]*exec.Cmd, 0, cfg.workers())
 	for range cfg.workers() {
-		cmd := childCommand(cfg, sock, w, RoleEnv+"=worker",
-			bufSizeEnv+"="+strconv.Itoa(cfg.bufSize()), quietEnv+"="+quiet)
+		cmd := childCommand(cfg, sock, w, WorkerArgs(cfg))
 		if err := cmd.Start(); err != nil {
 			for _, started := range workers { // no worker is left behind
 				started.Process.Kill()

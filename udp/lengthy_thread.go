@@ -1,9 +1,11 @@
 package udp
 
 import (
-	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/sys"
 )
@@ -20,45 +22,50 @@ import (
 //     CLONE_THREAD);
 //   - the request is copied into a new slice, as C copies it into a
 //     malloc'd struct that the thread frees; the goroutine's closure is
-//     the struct.
-//
-// Requests in progress are bounded by MaxChildren; StopLengthy ends the
-// loop, and ServeThread returns once the goroutines in progress have
-// replied.
+//     the struct;
+//   - the requests in progress are counted by a channel of MaxChildren
+//     slots, where C counts them in an atomic int;
+//   - the loop ends when recvfrom returns no datagram from no sender
+//     (StopLengthy), where C's ends on EINTR; ServeThread returns once
+//     the goroutines in progress have replied, as C waits for its threads.
 
 // ServeThread serves each request on fd in a goroutine of its own until
 // StopLengthy is called on fd; it returns nil after the requests in
 // progress have been answered. It does not close fd.
 func ServeThread(fd int, cfg LengthyConfig) error {
 	w := &lockedWriter{w: cfg.log()}
-	r := newReceiver(fd, cfg, w)
+	log := newReport(w, cfg.Quiet)
+	buffer := make([]byte, cfg.bufSize())
+	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
-	slots := make(chan struct{}, bound)
+	live := make(chan struct{}, bound)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	drops := 0
+	defer wg.Wait() // the threads in progress finish
 	for {
-		request, err := r.recv()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
+		clientlen := sys.SizeofSockaddrIn
+		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
-			return err
+			return fmt.Errorf("Failed to receive message: %w", err)
 		}
-		if request == nil {
+		if received == 0 && clientlen == 0 {
+			return nil // StopLengthy: no datagram, no sender
+		}
+		if received > len(buffer) {
+			log.truncated(&client, received, len(buffer))
 			continue
 		}
+		log.connected(&client)
 		select {
-		case slots <- struct{}{}:
+		case live <- struct{}{}:
 		default:
-			r.dropped(&drops, len(slots), bound)
+			log.dropped(&client, len(live), bound)
 			continue
 		}
-		msg := append([]byte(nil), request...) // the thread's own copy
-		client := r.client
+		msg := append([]byte(nil), buffer[:received]...) // the thread's own copy
+		to := client
 		wg.Go(func() { // pthread_create(lengthy_action)
-			defer func() { <-slots }()
-			lengthyAction(fd, msg, &client, cfg.Delay, w)
+			defer func() { <-live }()
+			lengthyAction(fd, msg, &to, cfg.Delay, w)
 		})
 	}
 }

@@ -28,14 +28,14 @@ func ServeThreadNet(conn *net.UDPConn, cfg LengthyConfig) error {
 	w := &lockedWriter{w: cfg.log()}
 	buffer := make([]byte, cfg.bufSize())
 	bound := cfg.maxChildren()
-	slots := make(chan struct{}, bound)
+	live := make(chan struct{}, bound)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer wg.Wait() // the threads in progress finish
 	drops := 0
 	for {
 		received, _, flags, client, err := conn.ReadMsgUDPAddrPort(buffer, nil)
 		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil
+			return nil // StopLengthyNet, or Close
 		}
 		if err != nil {
 			return fmt.Errorf("Failed to receive message: %w", err)
@@ -48,16 +48,17 @@ func ServeThreadNet(conn *net.UDPConn, cfg LengthyConfig) error {
 			fmt.Fprintf(w, "Client connected: %s\n", client.Addr().Unmap())
 		}
 		select {
-		case slots <- struct{}{}:
+		case live <- struct{}{}:
 		default:
 			drops++
 			fmt.Fprintf(w, "Dropped a request from %s: %d in progress (--max-children %d); %d dropped so far\n",
-				client, len(slots), bound, drops)
+				client, len(live), bound, drops)
 			continue
 		}
+		// the thread's own copy; pthread_create(lengthy_action)
 		msg := append([]byte(nil), buffer[:received]...)
 		wg.Go(func() {
-			defer func() { <-slots }()
+			defer func() { <-live }()
 			time.Sleep(cfg.Delay) // lengthy_action
 			ToUpper(msg)
 			sent, err := conn.WriteToUDPAddrPort(msg, client)

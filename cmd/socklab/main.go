@@ -13,6 +13,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/socklab/socklab/udp"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -43,6 +45,9 @@ func commands() map[string]command {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == udp.RoleChild || args[0] == udp.RoleWorker) {
+		return runLengthyRole(args[0], args[1:], stderr) // a re-exec'd child, not a command
+	}
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		w := stdout

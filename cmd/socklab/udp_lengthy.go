@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,13 +17,11 @@ import (
 )
 
 // lengthyChildCommand re-runs this binary in a child role (fork-exec,
-// prefork): the role itself travels in the environment (udp.RoleEnv).
-var lengthyChildCommand = []string{"/proc/self/exe", "udp-lengthy-server"}
+// prefork); the server appends the role and its facts, which run
+// dispatches to runLengthyRole before any command.
+var lengthyChildCommand = []string{"/proc/self/exe"}
 
 func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
-	if ok, err := runLengthyChild(stderr); ok {
-		return err
-	}
 	fs := newFlags("udp-lengthy-server", "[flags] <port>",
 		"The lengthy-action server of the tutorial's section 6: each request takes --delay\n"+
 			"(the tutorial's sleep(5)), then the message comes back upper-cased, served in\n"+
@@ -125,15 +124,52 @@ func validMode(m string) bool {
 	return false
 }
 
-// runLengthyChild plays the role of a re-exec'd fork-exec child or prefork
-// worker, when the environment gives one. SIGINT and SIGTERM are ignored:
-// the server stops its children (by shutting the socket down) and a
-// Ctrl-C at the terminal, which reaches the whole process group, must not
-// cut the requests in progress short.
-func runLengthyChild(stderr io.Writer) (bool, error) {
-	if os.Getenv(udp.RoleEnv) == "" {
-		return false, nil
-	}
+// runLengthyRole plays the role of a re-exec'd fork-exec child
+// (udp.RoleChild) or prefork worker (udp.RoleWorker) on the socket the
+// server left as its fd 3, and returns the exit status: 2 for arguments or
+// a descriptor that no server would have given it, 1 for a failure while
+// serving. SIGINT and SIGTERM are ignored: the server stops its children
+// (by shutting the socket down), and a Ctrl-C at the terminal, which
+// reaches the whole process group, must not cut the requests in progress
+// short.
+func runLengthyRole(role string, args []string, stderr io.Writer) int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
-	return udp.RunChildRole(stderr)
+	var err error
+	if role == udp.RoleChild {
+		delay, client, request, perr := udp.ParseChildArgs(args)
+		if err = childSocket(perr); err == nil {
+			err = udp.ServeRequest(udp.ChildFD, request, &client, delay)
+		}
+	} else {
+		cfg, perr := udp.ParseWorkerArgs(args)
+		if err = childSocket(perr); err == nil {
+			cfg.Log = stderr
+			err = udp.ServeIterative(udp.ChildFD, cfg)
+		}
+	}
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "socklab %s: %s (a role of udp-lengthy-server --mode fork-exec or prefork, not a command)\n", role, ue.msg)
+		return 2
+	default:
+		fmt.Fprintln(stderr, perror(err))
+		return 1
+	}
+}
+
+// childSocket turns a mistake in a role's arguments into a usage error,
+// and checks, when there is none, that the role has a socket to serve on:
+// ChildFD, which a shell that runs the role by hand does not give it.
+func childSocket(argsErr error) error {
+	if argsErr != nil {
+		return usagef("%v", argsErr)
+	}
+	fi, err := os.Stat(fmt.Sprintf("/proc/self/fd/%d", udp.ChildFD))
+	if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return usagef("descriptor %d is not the server's socket", udp.ChildFD)
+	}
+	return nil
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -15,6 +18,7 @@ import (
 	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
 	"github.com/socklab/socklab/internal/testenv"
+	"github.com/socklab/socklab/sys"
 	"github.com/socklab/socklab/udp"
 )
 
@@ -425,5 +429,72 @@ func BenchmarkUDPLengthy(b *testing.B) {
 			b.ReportMetric(float64(perOp)/float64(time.Millisecond), "ms-overhead/op")
 			b.ReportMetric(float64(perOp)/float64(time.Microsecond)/clients, "µs-overhead/req")
 		})
+	}
+}
+
+// The fork-exec child and prefork worker roles travel in argv, as a first
+// argument that no usage text lists: the environment chooses nothing (the
+// old role variable leaves --help alone), a wrong invocation gets one line
+// and exit 2, and a right one, given a socket as fd 3, answers its request.
+func TestUDPLengthyRoleInArgv(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"udp-lengthy-server", "--help"}} {
+		help := exec.Command(socklabBin, args...)
+		help.Env = append(os.Environ(), "SOCKLAB_LENGTHY_ROLE=child", "SOCKLAB_LENGTHY_DELAY=1s")
+		out, err := help.Output()
+		if err != nil || !strings.HasPrefix(string(out), "USAGE: socklab ") {
+			t.Errorf("socklab %v with a role in the environment: %v\n%s", args, err, out)
+		}
+		if strings.Contains(string(out), udp.RoleChild) || strings.Contains(string(out), udp.RoleWorker) {
+			t.Errorf("socklab %v lists a child role:\n%s", args, out)
+		}
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{udp.RoleChild}, "want DELAY IP:PORT MESSAGE, got 0 arguments"},
+		{[]string{udp.RoleChild, "soon", "127.0.0.1:7", "6869"}, `delay "soon"`},
+		{[]string{udp.RoleChild, "1s", "localhost:7", "6869"}, `client "localhost:7"`},
+		{[]string{udp.RoleChild, "1s", "127.0.0.1:0", "6869"}, `client "127.0.0.1:0"`},
+		{[]string{udp.RoleChild, "1s", "127.0.0.1:7", "hi"}, `message "hi"`},
+		{[]string{udp.RoleChild, "1s", "127.0.0.1:7", "6869"}, "descriptor 3 is not the server's socket"},
+		{[]string{udp.RoleWorker, "1s", "0", "quiet"}, `buffer size "0"`},
+		{[]string{udp.RoleWorker, "1s", "255", "loud"}, `"loud": want quiet or verbose`},
+		{[]string{udp.RoleWorker, "1s", "255", "quiet"}, "descriptor 3 is not the server's socket"},
+	} {
+		r := runCmd(t, 10*time.Second, socklab(c.args...)...)
+		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("socklab %v: exit %d, stderr %q; want 2 and one line with %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+
+	// The right invocation, as ServeForkExec makes it.
+	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	client, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	sock, err := server.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, client.LocalAddr().(*net.UDPAddr).Port)
+	child := exec.Command(socklabBin, udp.ChildArgs(0, &to, []byte("by argv"))...)
+	child.ExtraFiles = []*os.File{sock}
+	if out, err := child.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", child.Args, err, out)
+	}
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	n, from, err := client.ReadFromUDP(buf)
+	if err != nil || string(buf[:n]) != "BY ARGV" || from.Port != server.LocalAddr().(*net.UDPAddr).Port {
+		t.Errorf("the child's reply: %q from %v, %v; want \"BY ARGV\" from the server's socket", buf[:max(n, 0)], from, err)
 	}
 }

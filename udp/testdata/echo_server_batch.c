@@ -12,24 +12,9 @@
  * reported, as in echo_server.c.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "common.h"
 
-#define BUFFSIZE 255
 #define MAXBATCH 1024
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static void die(const char *mess) { perror(mess); exit(1); }
 
 static struct mmsghdr msgs[MAXBATCH];
 static struct iovec iovs[MAXBATCH];
@@ -37,10 +22,7 @@ static struct sockaddr_in peers[MAXBATCH];
 static char bufs[MAXBATCH][BUFFSIZE];
 
 int main(int argc, char *argv[]) {
-  int sock, batch = 32, quiet = getenv("SOCKLAB_QUIET") != NULL;
-  struct sockaddr_in echoserver;
-  socklen_t serverlen;
-  struct sigaction sa;
+  int sock, batch = 32;
 
   if (argc != 2 && argc != 3) {
     fprintf(stderr, "USAGE: %s <port> [batch]\n", argv[0]);
@@ -52,25 +34,8 @@ int main(int argc, char *argv[]) {
     fprintf(stderr, "batch must be 1..%d\n", MAXBATCH);
     exit(2);
   }
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-
-  if ((sock = socket(PF_INET, SOCK_DGRAM, IPPROTO_UDP)) < 0)
-    die("Failed to create socket");
-  memset(&echoserver, 0, sizeof(echoserver));
-  echoserver.sin_family = AF_INET;
-  echoserver.sin_addr.s_addr = htonl(INADDR_ANY);
-  echoserver.sin_port = htons(atoi(argv[1]));
-  serverlen = sizeof(echoserver);
-  if (bind(sock, (struct sockaddr *)&echoserver, serverlen) < 0)
-    die("Failed to bind server socket");
-  if (echoserver.sin_port == 0) {
-    if (getsockname(sock, (struct sockaddr *)&echoserver, &serverlen) < 0)
-      die("Failed to get socket name");
-    fprintf(stderr, "Listening on port %d\n", ntohs(echoserver.sin_port));
-  }
+  catch_signals();
+  sock = bind_on(argv[1]);
   while (!stop) {
     /* reset every header: the compaction below moves them around */
     for (int i = 0; i < batch; i++) {
@@ -95,8 +60,7 @@ int main(int argc, char *argv[]) {
                 inet_ntoa(peers[i].sin_addr), ntohs(peers[i].sin_port));
         continue;
       }
-      if (!quiet)
-        fprintf(stderr, "Client connected: %s\n", inet_ntoa(peers[i].sin_addr));
+      connected(&peers[i]);
       iovs[i].iov_len = msgs[i].msg_len;
       if (out != i) {
         msgs[out] = msgs[i];

@@ -18,24 +18,14 @@
  * and recvfrom cannot block the loop; at most max_children (64) requests
  * wait for their timers, each in a slot, over which a request is dropped
  * and counted on stderr. On SIGINT/SIGTERM epoll_wait fails with EINTR and
- * the loop ends; the instance and then the socket are closed.
+ * the loop ends; the instance and then the socket are closed. The helpers
+ * are in common.h.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
+#include "common.h"
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
-#define BUFFSIZE 255
 #define MAXSLOTS 4096
 
 struct pending {
@@ -46,11 +36,6 @@ struct pending {
 };
 
 static struct pending slots[MAXSLOTS];
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static void die(const char *mess) { perror(mess); exit(1); }
 
 static struct pending *find(int nslots, int timer) {
   int i;
@@ -61,27 +46,23 @@ static struct pending *find(int nslots, int timer) {
 }
 
 int main(int argc, char *argv[]) {
-  int sock, epfd, timer, n, i, quiet = getenv("SOCKLAB_QUIET") != NULL, drops = 0, waiting = 0;
-  struct sockaddr_in server, client;
+  int sock, epfd, timer, n, i, drops = 0, waiting = 0;
+  struct sockaddr_in client;
   char buffer[BUFFSIZE];
-  socklen_t clientlen, serverlen;
-  ssize_t received, j;
+  socklen_t clientlen;
+  ssize_t received;
   long delay_ms = argc > 2 ? atol(argv[2]) : 5000;
   int nslots = argc > 3 ? atoi(argv[3]) : 64;
   struct itimerspec delay;
   struct epoll_event ev, events[MAXSLOTS + 1];
   struct pending *p;
   uint64_t expirations;
-  struct sigaction sa;
 
   if (argc < 2 || argc > 4 || nslots < 1 || nslots > MAXSLOTS) {
     fprintf(stderr, "USAGE: %s <port> [delay_ms [max_children (1 to %d)]]\n", argv[0], MAXSLOTS);
     exit(2);
   }
-  memset(&sa, 0, sizeof(sa)); /* no SA_RESTART: epoll_wait fails with EINTR anyway */
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  catch_signals(); /* epoll_wait fails with EINTR even with SA_RESTART */
   memset(&delay, 0, sizeof(delay));
   delay.it_value.tv_sec = delay_ms / 1000;
   delay.it_value.tv_nsec = (delay_ms % 1000) * 1000000L;
@@ -90,20 +71,7 @@ int main(int argc, char *argv[]) {
   for (i = 0; i < nslots; i++)
     slots[i].timer = -1;
 
-  if ((sock = socket(PF_INET, SOCK_DGRAM, IPPROTO_UDP)) < 0)
-    die("Failed to create socket");
-  memset(&server, 0, sizeof(server));
-  server.sin_family = AF_INET;
-  server.sin_addr.s_addr = htonl(INADDR_ANY);
-  server.sin_port = htons(atoi(argv[1]));
-  serverlen = sizeof(server);
-  if (bind(sock, (struct sockaddr *)&server, serverlen) < 0)
-    die("Failed to bind server socket");
-  if (server.sin_port == 0) {
-    if (getsockname(sock, (struct sockaddr *)&server, &serverlen) < 0)
-      die("Failed to get socket name");
-    fprintf(stderr, "Listening on port %d\n", ntohs(server.sin_port));
-  }
+  sock = bind_on(argv[1]);
   if ((epfd = epoll_create1(0)) < 0)
     die("Failed to create epoll instance");
   ev.events = EPOLLIN;
@@ -123,11 +91,7 @@ int main(int argc, char *argv[]) {
           continue;
         if (read(p->timer, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
           die("Failed to read a timer");
-        for (j = 0; j < p->len; j++)
-          p->message[j] = toupper((unsigned char)p->message[j]);
-        if (sendto(sock, p->message, p->len, MSG_DONTWAIT, (struct sockaddr *)&p->client,
-                   sizeof(p->client)) != p->len)
-          perror("Mismatch in number of sent bytes");
+        reply(sock, p->message, p->len, &p->client);
         close(p->timer); /* also leaves the epoll set */
         p->timer = -1;
         waiting--;
@@ -142,15 +106,12 @@ int main(int argc, char *argv[]) {
         die("Failed to receive message");
       }
       if (received > BUFFSIZE) {
-        fprintf(stderr, "Datagram from %s:%d truncated: %zd bytes, buffer %d; not answered\n",
-                inet_ntoa(client.sin_addr), ntohs(client.sin_port), received, BUFFSIZE);
+        truncated(&client, received, "answered");
         continue;
       }
-      if (!quiet)
-        fprintf(stderr, "Client connected: %s\n", inet_ntoa(client.sin_addr));
+      connected(&client);
       if ((p = find(nslots, -1)) == NULL) {
-        fprintf(stderr, "Dropped a request from %s:%d: %d in progress (--max-children %d); %d dropped so far\n",
-                inet_ntoa(client.sin_addr), ntohs(client.sin_port), waiting, nslots, ++drops);
+        dropped(&client, waiting, nslots, &drops);
         continue;
       }
       if ((timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)

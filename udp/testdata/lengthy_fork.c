@@ -15,25 +15,12 @@
  * status, which the parent prints; on SIGINT/SIGTERM the loop ends and the
  * children in progress finish and are reaped before the socket is closed.
  * SIGCHLD is caught with SA_RESTART, so recvfrom is not interrupted by it.
+ * The helpers are in common.h.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
+#include "common.h"
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define BUFFSIZE 255
-
-static volatile sig_atomic_t stop, live;
-
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static volatile sig_atomic_t live;
 
 static void reap(int options) {
   int status, saved = errno;
@@ -53,26 +40,21 @@ static void reap(int options) {
 
 static void on_sigchld(int sig) { (void)sig; reap(WNOHANG); }
 
-static void die(const char *mess) { perror(mess); exit(1); }
-
+/* the child's: a failed sendto is its exit status, which the parent reports */
 static void lengthy_action(int sock, char *message, ssize_t len,
                            struct sockaddr_in *client, long delay_ms) {
-  struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
-  ssize_t i;
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-    ;
-  for (i = 0; i < len; i++)
-    message[i] = toupper((unsigned char)message[i]);
+  sleep_ms(delay_ms);
+  to_upper(message, len);
   if (sendto(sock, message, len, MSG_DONTWAIT, (struct sockaddr *)client,
              sizeof(*client)) != len)
     _exit(errno ? errno & 0xff : 255);
 }
 
 int main(int argc, char *argv[]) {
-  int sock, quiet = getenv("SOCKLAB_QUIET") != NULL, drops = 0;
-  struct sockaddr_in server, client;
+  int sock, drops = 0;
+  struct sockaddr_in client;
   char buffer[BUFFSIZE];
-  socklen_t clientlen, serverlen;
+  socklen_t clientlen;
   ssize_t received;
   long delay_ms = argc > 2 ? atol(argv[2]) : 5000;
   int max_children = argc > 3 ? atoi(argv[3]) : 64;
@@ -84,31 +66,14 @@ int main(int argc, char *argv[]) {
     fprintf(stderr, "USAGE: %s <port> [delay_ms [max_children]]\n", argv[0]);
     exit(2);
   }
-  memset(&sa, 0, sizeof(sa)); /* no SA_RESTART: recvfrom fails with EINTR */
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  catch_signals();
+  memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-
-  if ((sock = socket(PF_INET, SOCK_DGRAM, IPPROTO_UDP)) < 0)
-    die("Failed to create socket");
-  memset(&server, 0, sizeof(server));
-  server.sin_family = AF_INET;
-  server.sin_addr.s_addr = htonl(INADDR_ANY);
-  server.sin_port = htons(atoi(argv[1]));
-  serverlen = sizeof(server);
-  if (bind(sock, (struct sockaddr *)&server, serverlen) < 0)
-    die("Failed to bind server socket");
-  if (server.sin_port == 0) {
-    if (getsockname(sock, (struct sockaddr *)&server, &serverlen) < 0)
-      die("Failed to get socket name");
-    fprintf(stderr, "Listening on port %d\n", ntohs(server.sin_port));
-  }
-
+  sock = bind_on(argv[1]);
   while (!stop) {
     clientlen = sizeof(client);
     received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC,
@@ -119,19 +84,16 @@ int main(int argc, char *argv[]) {
       die("Failed to receive message");
     }
     if (received > BUFFSIZE) {
-      fprintf(stderr, "Datagram from %s:%d truncated: %zd bytes, buffer %d; not answered\n",
-              inet_ntoa(client.sin_addr), ntohs(client.sin_port), received, BUFFSIZE);
+      truncated(&client, received, "answered");
       continue;
     }
-    if (!quiet)
-      fprintf(stderr, "Client connected: %s\n", inet_ntoa(client.sin_addr));
+    connected(&client);
     sigprocmask(SIG_BLOCK, &chld, &oldmask); /* live is ours until the fork is counted */
     if (live >= max_children)
       reap(WNOHANG);
     if (live >= max_children) {
       sigprocmask(SIG_SETMASK, &oldmask, NULL);
-      fprintf(stderr, "Dropped a request from %s:%d: %d in progress (--max-children %d); %d dropped so far\n",
-              inet_ntoa(client.sin_addr), ntohs(client.sin_port), max_children, max_children, ++drops);
+      dropped(&client, max_children, max_children, &drops);
       continue;
     }
     if ((pid = fork()) == 0) { /* child */
