@@ -54,6 +54,25 @@ type compareJSON struct {
 	Unexplained int `json:"unexplained"`
 }
 
+// unexplainedRows prints the rows that hold a difference of twin that
+// the table does not explain, with each column's step, for a failure
+// message; "" when there is none.
+func (c compareJSON) unexplainedRows(twin string) string {
+	var b strings.Builder
+	for i, row := range c.Rows {
+		for _, d := range row.Differences {
+			if d.Known == "" && d.Twin == twin {
+				fmt.Fprintf(&b, "row %d: %s %s %s %s;", i, d.Twin, d.Kind, d.Family, d.Symbol)
+				for col, st := range row.Steps {
+					fmt.Fprintf(&b, " %s: %s = %s;", col, st.Call, st.Result)
+				}
+				b.WriteByte('\n')
+			}
+		}
+	}
+	return b.String()
+}
+
 func runCompareJSON(t *testing.T, args ...string) compareJSON {
 	t.Helper()
 	r := runCmd(t, 60*time.Second, socklab(append([]string{"compare", "--json"}, args...)...)...)
