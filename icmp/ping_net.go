@@ -37,6 +37,10 @@ func ListenNet(unprivileged bool) (*xicmp.PacketConn, int, error) {
 		network = "udp4"
 	}
 	conn, err := xicmp.ListenPacket(network, "0.0.0.0")
+	var se *os.SyscallError
+	if errors.As(err, &se) && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)) {
+		err = se // the refusal itself, without the net package's "listen ip4:icmp 0.0.0.0"
+	}
 	switch {
 	case errors.Is(err, unix.EPERM) && !unprivileged:
 		return nil, 0, fmt.Errorf("%s: %w", needRaw, err)
