@@ -18,6 +18,7 @@ type Config struct {
 	Timeout      time.Duration // after the last request, how long to wait for the replies still missing
 	Unprivileged bool          // the ping socket (SOCK_DGRAM) instead of a raw one
 	Name         string        // the destination as given, for the header; its address when empty
+	AllowRemote  bool          // allow a destination outside 127.0.0.0/8 (a host you own)
 	Out          io.Writer     // the reply lines and the summary; nil discards
 }
 
@@ -42,6 +43,18 @@ const maxTurns = 1 << 16
 
 // ErrConfig is returned (wrapped) for a Config out of bounds.
 var ErrConfig = errors.New("invalid ping configuration")
+
+// ErrNotLoopback is returned (wrapped) for a destination outside
+// 127.0.0.0/8 without AllowRemote, before anything is sent.
+var ErrNotLoopback = errors.New("not a loopback address (127.0.0.0/8)")
+
+// checkDest refuses a destination outside 127.0.0.0/8 unless allowed.
+func (c Config) checkDest(dst [4]byte) error {
+	if dst[0] != 127 && !c.AllowRemote {
+		return fmt.Errorf("refusing to ping %d.%d.%d.%d: %w", dst[0], dst[1], dst[2], dst[3], ErrNotLoopback)
+	}
+	return nil
+}
 
 // ErrNoReply is for callers that treat a run without any reply as a
 // failure, as iputils does (exit status 1).

@@ -93,6 +93,9 @@ func Ping(sock, ident int, dst [4]byte, cfg Config) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	if err := cfg.checkDest(dst); err != nil {
+		return Stats{}, err
+	}
 	addr := sys.InetNtoa(dst)
 	name := cfg.Name
 	if name == "" {

@@ -84,6 +84,12 @@ func PingNet(conn *xicmp.PacketConn, ident int, dst netip.Addr, cfg Config) (Sta
 	if err != nil {
 		return Stats{}, err
 	}
+	if !dst.Is4() {
+		return Stats{}, fmt.Errorf("%w: %s is not an IPv4 address", ErrConfig, dst)
+	}
+	if err := cfg.checkDest(dst.As4()); err != nil {
+		return Stats{}, err
+	}
 	addr := dst.String()
 	name := cfg.Name
 	if name == "" {

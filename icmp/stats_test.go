@@ -1,6 +1,8 @@
 package icmp
 
 import (
+	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +91,26 @@ func TestConfigBounds(t *testing.T) {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// A destination outside 127.0.0.0/8 is refused before any system call
+// (the descriptor -1 would fail one), unless AllowRemote says otherwise.
+func TestPingRefusesRemote(t *testing.T) {
+	remote := [4]byte{192, 0, 2, 1}
+	if _, err := Ping(-1, 1, remote, Config{Count: 1}); !errors.Is(err, ErrNotLoopback) {
+		t.Errorf("Ping: %v, want ErrNotLoopback", err)
+	}
+	if _, err := PingNet(nil, 1, netip.AddrFrom4(remote), Config{Count: 1}); !errors.Is(err, ErrNotLoopback) {
+		t.Errorf("PingNet: %v, want ErrNotLoopback", err)
+	}
+	if _, err := PingNet(nil, 1, netip.MustParseAddr("::1"), Config{Count: 1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("PingNet(::1): %v, want ErrConfig", err)
+	}
+	if err := (Config{AllowRemote: true}).checkDest(remote); err != nil {
+		t.Errorf("with AllowRemote: %v", err)
+	}
+	if err := (Config{}).checkDest([4]byte{127, 1, 2, 3}); err != nil {
+		t.Errorf("127.1.2.3: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func runPing(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := icmp.Config{Count: *count, Interval: time.Duration(interval), Size: *size, Timeout: time.Duration(timeout),
-		Unprivileged: *unprivileged, Name: pos[0], Out: stdout}
+		Unprivileged: *unprivileged, Name: pos[0], AllowRemote: *allowRemote, Out: stdout}
 
 	// Caught from here on, so that a signal during setup stops cleanly too.
 	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
