@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"bench":              {"[flags] udp|tcp <server_ip> <port>", "load an echo server: msg/s, bytes/s, latency percentiles, every echo checked", runBench},
 		"compare":            {"[flags] <program>", "trace the raw program, its net twin and its C twin side by side", runCompare},
 		"capture":            {"[flags]", "capture loopback frames without libpcap or netlink, tcpdump-style; -w writes a pcap", runCapture},
+		"ping":               {"[flags] <ip>", "ICMP echo over a raw socket or the kernel's ping socket (Stevens ch. 28)", runPing},
 	}
 }
 
