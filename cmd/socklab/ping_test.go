@@ -244,8 +244,8 @@ func TestPingBadInput(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"no destination", nil, `^expected 1 arguments, got 0` + usage},
-		{"two destinations", []string{"127.0.0.1", "127.0.0.2"}, `^expected 1 arguments, got 2` + usage},
+		{"no destination", nil, `^expected 1 argument, got 0` + usage},
+		{"two destinations", []string{"127.0.0.1", "127.0.0.2"}, `^expected 1 argument, got 2` + usage},
 		{"raw name", []string{"localhost"}, `^invalid destination "localhost": the raw ping takes a dotted-quad IPv4 address and does no name lookup \(--impl net resolves names\)\n$`},
 		{"raw 1.2.3", []string{"1.2.3"}, `^invalid destination "1.2.3": the raw ping takes a dotted-quad`},
 		{"raw IPv6", []string{"::1"}, `^invalid destination "::1": the raw ping takes a dotted-quad`},
