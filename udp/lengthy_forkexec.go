@@ -149,8 +149,8 @@ func ParseChildArgs(args []string) (delay time.Duration, client sys.SockaddrIn, 
 	if err != nil || perr != nil || p < 1 || p > 65535 {
 		return 0, client, nil, fmt.Errorf("client %q: want a dotted quad and a port, 127.0.0.1:7777", args[1])
 	}
-	if request, err = hex.DecodeString(args[2]); err != nil || len(request) == 0 || len(request) > MaxBufSize {
-		return 0, client, nil, fmt.Errorf("message %q: want 1 to %d bytes in hex", args[2], MaxBufSize)
+	if request, err = hex.DecodeString(args[2]); err != nil || len(request) > MaxBufSize {
+		return 0, client, nil, fmt.Errorf("message %q: want up to %d bytes in hex", args[2], MaxBufSize)
 	}
 	return delay, sys.NewSockaddrIn(addr, p), request, nil
 }

@@ -485,15 +485,17 @@ func TestUDPLengthyRoleInArgv(t *testing.T) {
 	}
 	defer sock.Close()
 	to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, client.LocalAddr().(*net.UDPAddr).Port)
-	child := exec.Command(socklabBin, udp.ChildArgs(0, &to, []byte("by argv"))...)
-	child.ExtraFiles = []*os.File{sock}
-	if out, err := child.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %v\n%s", child.Args, err, out)
-	}
-	client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 64)
-	n, from, err := client.ReadFromUDP(buf)
-	if err != nil || string(buf[:n]) != "BY ARGV" || from.Port != server.LocalAddr().(*net.UDPAddr).Port {
-		t.Errorf("the child's reply: %q from %v, %v; want \"BY ARGV\" from the server's socket", buf[:max(n, 0)], from, err)
+	for _, msg := range []string{"by argv", ""} { // a datagram may be empty
+		child := exec.Command(socklabBin, udp.ChildArgs(0, &to, []byte(msg))...)
+		child.ExtraFiles = []*os.File{sock}
+		if out, err := child.CombinedOutput(); err != nil {
+			t.Fatalf("%q: %v\n%s", child.Args, err, out)
+		}
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		n, from, err := client.ReadFromUDP(buf)
+		if err != nil || string(buf[:n]) != strings.ToUpper(msg) || from.Port != server.LocalAddr().(*net.UDPAddr).Port {
+			t.Errorf("the child's reply: %q from %v, %v; want %q from the server's socket", buf[:max(n, 0)], from, err, strings.ToUpper(msg))
+		}
 	}
 }
