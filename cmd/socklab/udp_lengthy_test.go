@@ -33,7 +33,8 @@ func lengthyC(t testing.TB, mode string) string {
 	if mode == "thread" {
 		flags = append(flags, cref.Pthread)
 	}
-	path, err := crefs.Build(filepath.Join("..", "..", "udp", "testdata", "lengthy_"+mode+".c"), flags...)
+	stem := strings.ReplaceAll(mode, "-", "") // fork-exec: lengthy_forkexec.c
+	path, err := crefs.Build(filepath.Join("..", "..", "udp", "testdata", "lengthy_"+stem+".c"), flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,9 @@ var lengthyServers = []struct {
 	{"c-iterative", false, cLengthy("iterative")},
 	{"c-thread", true, cLengthy("thread")},
 	{"c-fork", true, cLengthy("fork")},
+	{"c-fork-exec", true, cLengthy("fork-exec")},
 	{"c-async", true, cLengthy("async")},
+	{"c-prefork", true, cLengthy("prefork")},
 }
 
 func goLengthy(mode string, extra ...string) func(testing.TB, time.Duration, bool) []string {
@@ -226,13 +229,17 @@ func TestUDPLengthyTruncated(t *testing.T) {
 // children finish (their clients get the replies), every one is reaped
 // before the server exits 0, and none is left behind.
 func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
-	for _, s := range []struct{ name, mode string }{{"fork", "fork"}, {"fork-exec", "fork-exec"}, {"prefork", "prefork"}, {"c-fork", ""}} {
+	for _, s := range []struct {
+		name, mode string
+		c          bool
+	}{{"fork", "fork", false}, {"fork-exec", "fork-exec", false}, {"prefork", "prefork", false},
+		{"c-fork", "fork", true}, {"c-fork-exec", "fork-exec", true}, {"c-prefork", "prefork", true}} {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			const delay = 600 * time.Millisecond
 			argv := socklab("udp-lengthy-server", "--mode", s.mode, "--delay", delay.String(), "--quiet", "0")
-			if s.mode == "" {
-				argv = quietC(lengthyC(t, "fork"), "0", "600")
+			if s.c {
+				argv = quietC(lengthyC(t, s.mode), "0", "600")
 			}
 			p := startServer(t, argv...)
 			type out struct {
@@ -465,6 +472,22 @@ func TestUDPLengthyRoleInArgv(t *testing.T) {
 		r := runCmd(t, 10*time.Second, socklab(c.args...)...)
 		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("socklab %v: exit %d, stderr %q; want 2 and one line with %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+
+	// The C twin's child role refuses the same mistakes.
+	cbin := lengthyC(t, "fork-exec")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{udp.RoleChild}, "want DELAY IP:PORT MESSAGE, got 0 arguments"},
+		{[]string{udp.RoleChild, "1s", "127.0.0.1:7", "6869"}, `delay "1s": want milliseconds`},
+		{[]string{udp.RoleChild, "5ms", "127.0.0.1:7", "6869"}, "descriptor 3 is not the server's socket"},
+	} {
+		r := runCmd(t, 10*time.Second, append([]string{cbin}, c.args...)...)
+		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("lengthy_forkexec %v: exit %d, stderr %q; want 2 and one line with %q", c.args, r.code, r.stderr, c.want)
 		}
 	}
 
