@@ -34,7 +34,8 @@ type tracedProc struct {
 }
 
 // trace runs argv under strace and returns its network steps. A client
-// runs to completion; a server is asked once by compare's own raw client,
+// runs to completion; a server is asked once by compare's own raw client
+// (once per worker, for a server with workers),
 // left to block again in one of the system calls idle, and stopped with
 // SIGTERM. Every run is bounded by the comparison's timeout, and ends
 // early, its program stopped and reaped, when ctx is done (Ctrl-C).
@@ -81,7 +82,39 @@ func (r *comparison) trace(ctx context.Context, name string, argv, idle []string
 	if err != nil {
 		return nil, err
 	}
-	return strace.Serialize(strace.Network(calls), r.spec.threaded), nil
+	return probeProcs(strace.Serialize(strace.Network(calls), r.spec.threaded)), nil
+}
+
+// probeProcs names "probe" each process that a fork made and that made no
+// step of its own, and numbers the others as if it had not been made, as
+// strace.Align names net's probe sockets probe#N: os/exec's first Start
+// clones a child that exits at once, to learn whether clone takes
+// CLONE_PIDFD (syscall.checkClonePidfd), and that child must not shift the
+// names of the processes that matter. The fork stays a row of its own.
+func probeProcs(steps []strace.Step) []strace.Step {
+	stepped := map[int]bool{}
+	for _, s := range steps {
+		stepped[s.Proc] = true
+	}
+	number := map[int]int{1: 1}
+	last := 1
+	out := make([]strace.Step, len(steps))
+	for i, s := range steps {
+		if n, err := strconv.Atoi(strings.TrimPrefix(s.New, "proc#")); s.Family == "fork" && err == nil {
+			if stepped[n] {
+				last++
+				number[n] = last
+				s.New = fmt.Sprintf("proc#%d", last)
+			} else {
+				s.New = "probe"
+			}
+		}
+		if n, ok := number[s.Proc]; ok {
+			s.Proc = n
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // askServer waits for the server's port, makes one request when it is
@@ -99,24 +132,75 @@ func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string
 	if err != nil {
 		return err
 	}
-	if err := blockedIn(ctx, pid, idle); err != nil {
+	if err := r.waitIdle(ctx, pid, idle); err != nil {
 		return err
 	}
 	limit := min(r.timeout, 5*time.Second)
-	if r.spec.tcp {
-		err = askTCP(port, r.word, limit)
-	} else {
-		_, err = udp.Request([4]byte{127, 0, 0, 1}, port, r.word, udp.ClientConfig{Timeout: limit})
-	}
-	if err != nil {
-		return fmt.Errorf("asking it: %w", err)
-	}
-	time.Sleep(50 * time.Millisecond) // let it see the client's close, end a worker
-	if err := blockedIn(ctx, pid, idle); err != nil {
-		return err
+	// A server with workers is asked once per worker, one request after
+	// the other, each once all of them wait: the kernel wakes the worker
+	// that has waited longest, so each serves one request, whichever of
+	// them the scheduler let block first.
+	for range max(1, r.spec.workers) {
+		if r.spec.tcp {
+			err = askTCP(port, r.word, limit)
+		} else {
+			_, err = udp.Request([4]byte{127, 0, 0, 1}, port, r.word, udp.ClientConfig{Timeout: limit})
+		}
+		if err != nil {
+			return fmt.Errorf("asking it: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond) // let it see the client's close, end a worker
+		if err := r.waitIdle(ctx, pid, idle); err != nil {
+			return err
+		}
 	}
 	time.Sleep(20 * time.Millisecond)
 	return nil
+}
+
+// waitIdle waits until the server blocks in one of idle: the program
+// itself, or each of its spec.workers worker processes.
+func (r *comparison) waitIdle(ctx context.Context, pid int, idle []string) error {
+	if r.spec.workers == 0 {
+		return blockedIn(ctx, pid, idle)
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		kids := childrenOf(pid)
+		waiting := 0
+		for _, kid := range kids {
+			if isBlockedIn(kid, syscallNumbers(idle)) {
+				waiting++
+			}
+		}
+		if waiting == r.spec.workers {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d workers blocked in %s: %w", waiting, r.spec.workers, strings.Join(idle, " or "), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// childrenOf returns the children of pid, from /proc/PID/task/*/children.
+func childrenOf(pid int) []int {
+	var out []int
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(b)) {
+			if kid, err := strconv.Atoi(field); err == nil {
+				out = append(out, kid)
+			}
+		}
+	}
+	return out
 }
 
 // askTCP is compare's TCP client. It makes the server's side of the
@@ -220,15 +304,8 @@ func blockedIn(ctx context.Context, pid int, names []string) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			if nr, err := strconv.Atoi(strings.Fields(string(b) + " ")[0]); err == nil && nrs[nr] {
-				return nil
-			}
+		if isBlockedIn(pid, nrs) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -236,6 +313,22 @@ func blockedIn(ctx context.Context, pid int, names []string) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// isBlockedIn reports whether a thread of pid is in one of the system
+// calls nrs.
+func isBlockedIn(pid int, nrs map[int]bool) bool {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if nr, err := strconv.Atoi(strings.Fields(string(b) + " ")[0]); err == nil && nrs[nr] {
+			return true
+		}
+	}
+	return false
 }
 
 // listeningLine is what a server, Go or C, prints on stderr given port 0.

@@ -522,3 +522,24 @@ func TestUDPLengthyRoleInArgv(t *testing.T) {
 		}
 	}
 }
+
+// os/exec's CLONE_PIDFD probe, a process that makes no step, is named
+// probe and does not shift the names of the processes after it; a process
+// that makes steps keeps its place.
+func TestCompareProbeProcess(t *testing.T) {
+	step := func(proc int, family, made string) strace.Step {
+		return strace.Step{Call: strace.Call{Name: family}, Family: family, Proc: proc, New: made}
+	}
+	got := strace.Keys(probeProcs([]strace.Step{
+		step(1, "socket", "sock#1"),
+		step(1, "fork", "proc#2"), // the probe
+		step(1, "fork", "proc#3"),
+		step(3, "sendto", ""),
+		step(1, "fork", "proc#4"),
+		step(4, "sendto", ""),
+	}))
+	want := []string{"socket() = sock#1", "fork() = probe", "fork() = proc#2", "proc#2: sendto()", "fork() = proc#3", "proc#3: sendto()"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+}
