@@ -225,9 +225,11 @@ func TestUDPLengthyTruncated(t *testing.T) {
 	}
 }
 
-// SIGTERM while children are running: the server stops receiving, the
+// SIGTERM while children are serving: the server stops receiving, the
 // children finish (their clients get the replies), every one is reaped
-// before the server exits 0, and none is left behind.
+// before the server exits 0, and none is left behind. The signal comes
+// once every request has been received ("Client connected"), for a
+// prefork server's workers exist before any request does.
 func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 	for _, s := range []struct {
 		name, mode string
@@ -237,9 +239,9 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			const delay = 600 * time.Millisecond
-			argv := socklab("udp-lengthy-server", "--mode", s.mode, "--delay", delay.String(), "--quiet", "0")
+			argv := socklab("udp-lengthy-server", "--mode", s.mode, "--delay", delay.String(), "0")
 			if s.c {
-				argv = quietC(lengthyC(t, s.mode), "0", "600")
+				argv = []string{lengthyC(t, s.mode), "0", "600"}
 			}
 			p := startServer(t, argv...)
 			type out struct {
@@ -251,6 +253,7 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 				r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "5", "--timeout", "5s", "127.0.0.1", "term", strconv.Itoa(p.port))...)
 				outc <- out{r, time.Now()}
 			}()
+			waitConnected(t, p, 5, 5*time.Second)
 			kids := waitChildren(t, p.cmd.Process.Pid, 5, 5*time.Second)
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d on SIGTERM with children running\n%s", code, p.Stderr())
@@ -269,6 +272,18 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 				t.Errorf("the last reply came %v after the server exited", o.done.Sub(exited))
 			}
 		})
+	}
+}
+
+// waitConnected waits until server p has reported n clients.
+func waitConnected(t *testing.T, p *proc, n int, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for strings.Count(p.Stderr(), "Client connected: ") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients reported after %v, want %d:\n%s", strings.Count(p.Stderr(), "Client connected: "), limit, n, p.Stderr())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
