@@ -21,9 +21,9 @@ import (
 //	lengthy_thread.go     testdata/lengthy_thread.c     a goroutine (pthread) per request
 //	lengthy_thread_net.go                               the same on package net
 //	lengthy_fork.go       testdata/lengthy_fork.c       a real fork(2) per request
-//	lengthy_forkexec.go                                 re-exec per request (os/exec)
+//	lengthy_forkexec.go   testdata/lengthy_forkexec.c   re-exec per request (os/exec; C: fork + execve)
 //	lengthy_async.go      testdata/lengthy_async.c      one thread: epoll + a timerfd per request
-//	lengthy_prefork.go                                  N re-exec'd workers sharing the socket
+//	lengthy_prefork.go    testdata/lengthy_prefork.c    N workers sharing the socket (Go re-execs them)
 //
 // Every server is started on a socket from Listen and stopped with
 // StopLengthy, and shares these differences from the tutorial (and with

@@ -18,19 +18,30 @@ import (
 	"github.com/socklab/socklab/sys"
 )
 
-// Fork-exec lengthy-action server: the idiomatic Go way to hand a request
-// to another process. Go cannot run arbitrary code in a forked child (see
+// Fork-exec lengthy-action server, the Go mirror of
+// testdata/lengthy_forkexec.c: the idiomatic Go way to hand a request to
+// another process. Go cannot run arbitrary code in a forked child (see
 // lengthy_fork.go), so it starts a new program instead: this one, again,
-// through os/exec, with the socket as the child's fd 3 (ExtraFiles) and
-// the role and the request in its arguments (ChildArgs):
+// with the socket as the child's fd 3 and the role and the request in its
+// arguments (ChildArgs):
 //
 //	socket -> bind -> loop { recvfrom -> report -> clone(CLONE_VM|CLONE_VFORK) + execve(self)
 //	                         child: sleep -> toupper -> sendto(fd 3) -> exit }
 //
-// testdata/lengthy_forkexec.c does the same with fork and execve. strace
-// shows what the exec costs: an execve and a whole Go runtime start per
-// request. Each child is waited for by a goroutine (exec.Cmd.Wait), which
-// is how Go reaps; there is no SIGCHLD handler.
+// strace shows what the exec costs: an execve and a whole Go runtime start
+// per request. Differences from the C twin, from Go itself (os/exec):
+//   - the child is made by clone(CLONE_VM|CLONE_VFORK), where C forks, and
+//     reports a failed execve through a close-on-exec pipe; the first Start
+//     also clones a child that exits at once, to learn whether clone takes
+//     CLONE_PIDFD;
+//   - ExtraFiles takes an *os.File: a close-on-exec duplicate of the
+//     socket (fcntl F_DUPFD_CLOEXEC), made once and closed at the end,
+//     which the child moves to fd 3 with dup3 (C's dup2 finds its socket
+//     there already);
+//   - each child is waited for by a goroutine (exec.Cmd.Wait, through a
+//     pidfd), where C reaps on SIGCHLD;
+//   - the loop ends when recvfrom returns no datagram from no sender
+//     (StopLengthy), where C's ends on EINTR.
 //
 // The program chooses the role: its first argument after Command is
 // RoleChild or RoleWorker, which no usage text lists; it parses the rest
@@ -149,8 +160,8 @@ func ParseChildArgs(args []string) (delay time.Duration, client sys.SockaddrIn, 
 	if err != nil || perr != nil || p < 1 || p > 65535 {
 		return 0, client, nil, fmt.Errorf("client %q: want a dotted quad and a port, 127.0.0.1:7777", args[1])
 	}
-	if request, err = hex.DecodeString(args[2]); err != nil || len(request) == 0 || len(request) > MaxBufSize {
-		return 0, client, nil, fmt.Errorf("message %q: want 1 to %d bytes in hex", args[2], MaxBufSize)
+	if request, err = hex.DecodeString(args[2]); err != nil || len(request) > MaxBufSize {
+		return 0, client, nil, fmt.Errorf("message %q: want up to %d bytes in hex", args[2], MaxBufSize)
 	}
 	return delay, sys.NewSockaddrIn(addr, p), request, nil
 }

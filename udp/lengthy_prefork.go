@@ -7,7 +7,7 @@ import (
 )
 
 // Preforked lengthy-action server, after Stevens' UNIX Network Programming
-// chapter 30: the server starts Workers processes up front, and each
+// chapter 30, the Go mirror of testdata/lengthy_prefork.c: the server starts Workers processes up front, and each
 // blocks in recvfrom on the same inherited socket; the kernel hands each
 // datagram to one of them. There is no process creation per request, and
 // no more than Workers requests are served at once.
@@ -15,11 +15,16 @@ import (
 //	socket -> bind -> Workers x (clone + execve(self), socket as fd 3)
 //	worker: loop { recvfrom -> report -> sleep -> toupper -> sendto }   (ServeIterative)
 //
-// The workers are this program re-exec'd in the worker role (RoleWorker,
-// WorkerArgs), because a Go process cannot fork without exec and go on
-// running Go code. StopLengthy shuts the shared socket down for reading,
-// which wakes every worker's recvfrom: each finishes its request in
-// progress and exits, and ServePrefork returns once they all have.
+// Difference from the C twin, from Go itself: the workers are this program
+// re-exec'd in the worker role (RoleWorker, WorkerArgs) by os/exec, with a
+// duplicate of the socket moved to their fd 3, because a Go process cannot
+// fork without exec and go on running Go code; C's workers are plain
+// forks. Both ignore SIGINT and SIGTERM and die with the server.
+//
+// StopLengthy shuts the shared socket down for reading, which wakes every
+// worker's recvfrom (C's signal handler makes the same shutdown): each
+// finishes its request in progress and exits, and ServePrefork returns
+// once they all have.
 
 // ServePrefork starts cfg.Workers workers on fd and returns nil once they
 // have all exited after StopLengthy, or an error naming the workers that

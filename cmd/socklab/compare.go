@@ -39,6 +39,7 @@ type twinSpec struct {
 	loopNote      string   // why it spins, printed under its loops
 	idle          []string // servers: the system calls they block in between requests
 	netIdle       []string
+	workers       int // servers whose workers block in idle, not the program: how many; each is asked once
 }
 
 const compareDelay = 50 * time.Millisecond
@@ -49,12 +50,15 @@ const compareDelay = 50 * time.Millisecond
 const compareFaithfulIdle = 500 * time.Millisecond
 
 // comparePrograms are the programs compare knows. lengthyCompareModes are
-// the udp-lengthy-server modes with a C twin (fork-exec and prefork have
-// none, nor a net twin: nothing to compare them with).
+// the udp-lengthy-server modes, each with a C twin.
 var (
 	comparePrograms     = []string{"udp-echo-client", "udp-echo-server", "tcp-echo-client", "tcp-echo-server", "udp-lengthy-server", "udp-stress-client", "tcp-slow-client"}
-	lengthyCompareModes = []string{"iterative", "thread", "fork", "async"}
+	lengthyCompareModes = []string{"iterative", "thread", "fork", "fork-exec", "async", "prefork"}
 )
+
+// compareWorkers is how many workers compare's prefork server starts: a
+// few, so that the trace stays readable; compare asks each once.
+const compareWorkers = 2
 
 // compareTargets is every program and flag set compare traces with a C
 // twin: what the tests prove, three runs each.
@@ -237,16 +241,22 @@ func compareSpec(program string, pf programFlags) (twinSpec, error) {
 	case "udp-lengthy-server":
 		s.server = true
 		delay := compareDelay.String()
+		stem := strings.ReplaceAll(mode, "-", "") // fork-exec: lengthy_forkexec
 		s.raw = []string{program, "--mode", mode, "--delay", delay, "--impl", "raw"}
-		s.rawFile = "udp/lengthy_" + mode + ".go"
+		s.rawFile = "udp/lengthy_" + stem + ".go"
 		if mode == "thread" {
 			s.net, s.netFile = []string{program, "--mode", mode, "--delay", delay, "--impl", "net"}, "udp/lengthy_thread_net.go"
 			s.cflags = []string{cref.Pthread}
 		}
-		s.csrc, s.cargs = "udp/testdata/lengthy_"+mode+".c", []string{fmt.Sprint(compareDelay.Milliseconds())}
+		s.csrc, s.cargs = "udp/testdata/lengthy_"+stem+".c", []string{fmt.Sprint(compareDelay.Milliseconds())}
 		s.idle = []string{"recvfrom"}
 		if mode == "async" {
 			s.idle = epoll
+		}
+		if mode == "prefork" {
+			s.raw = append(s.raw, "--workers", fmt.Sprint(compareWorkers))
+			s.cargs = append(s.cargs, fmt.Sprint(compareWorkers))
+			s.workers = compareWorkers
 		}
 	}
 	return s, nil

@@ -92,6 +92,9 @@ func (r *comparison) writeText(w io.Writer) {
 	if s.server {
 		if s.tcp {
 			fmt.Fprintf(w, "  each asked once on 127.0.0.1 by a client that sends the word and its FIN in one segment, then stopped with SIGTERM\n")
+		} else if s.workers > 0 {
+			fmt.Fprintf(w, "  each with %d workers, asked %d times, one request after the other, by socklab's raw UDP client\n"+
+				"  on 127.0.0.1 (the kernel hands each to the worker that has waited longest), then stopped with SIGTERM\n", s.workers, s.workers)
 		} else {
 			fmt.Fprintf(w, "  each asked once by socklab's raw UDP client on 127.0.0.1, then stopped with SIGTERM\n")
 		}

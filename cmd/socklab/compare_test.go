@@ -331,7 +331,7 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"nope"}, "compare knows udp-echo-client, udp-echo-server, tcp-echo-client, tcp-echo-server, udp-lengthy-server"},
 		{[]string{"--mode", "fork", "udp-echo-client"}, "udp-echo-client has no --mode"},
 		{[]string{"--mode", "nope", "tcp-echo-server"}, "want one of " + strings.Join(tcpCompareModes(), ", ")},
-		{[]string{"--mode", "prefork", "udp-lengthy-server"}, "want one of iterative, thread, fork, async"},
+		{[]string{"--mode", "forks", "udp-lengthy-server"}, "want one of iterative, thread, fork, fork-exec, async, prefork"},
 		{[]string{"--timeout", "0", "udp-echo-client"}, "invalid --timeout 0"},
 		{[]string{"--nope", "udp-echo-client"}, "flag provided but not defined"},
 		{[]string{"udp-echo-client", "extra"}, "expected 1 argument, got 2"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +31,8 @@ type tracedProc struct {
 }
 
 // trace runs argv under strace and returns its network steps. A client
-// runs to completion; a server is asked once by compare's own raw client,
+// runs to completion; a server is asked once by compare's own raw client
+// (once per worker, for a server with workers),
 // left to block again in one of the system calls idle, and stopped with
 // SIGTERM. Every run is bounded by the comparison's timeout, and ends
 // early, its program stopped and reaped, when ctx is done (Ctrl-C).
@@ -77,11 +79,43 @@ func (r *comparison) trace(ctx context.Context, name string, argv, idle []string
 	if err != nil {
 		return nil, err
 	}
-	steps := strace.Serialize(strace.Network(calls), r.spec.threaded)
+	steps := probeProcs(strace.Serialize(strace.Network(calls), r.spec.threaded))
 	if r.spec.spins {
 		steps = strace.Collapse(steps)
 	}
 	return steps, nil
+}
+
+// probeProcs names "probe" each process that a fork made and that made no
+// step of its own, and numbers the others as if it had not been made, as
+// strace.Align names net's probe sockets probe#N: os/exec's first Start
+// clones a child that exits at once, to learn whether clone takes
+// CLONE_PIDFD (syscall.checkClonePidfd), and that child must not shift the
+// names of the processes that matter. The fork stays a row of its own.
+func probeProcs(steps []strace.Step) []strace.Step {
+	stepped := map[int]bool{}
+	for _, s := range steps {
+		stepped[s.Proc] = true
+	}
+	number := map[int]int{1: 1}
+	last := 1
+	out := make([]strace.Step, len(steps))
+	for i, s := range steps {
+		if n, err := strconv.Atoi(strings.TrimPrefix(s.New, "proc#")); s.Family == "fork" && err == nil {
+			if stepped[n] {
+				last++
+				number[n] = last
+				s.New = fmt.Sprintf("proc#%d", last)
+			} else {
+				s.New = "probe"
+			}
+		}
+		if n, ok := number[s.Proc]; ok {
+			s.Proc = n
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // askServer waits for the server's port, makes one request when it is
@@ -99,24 +133,57 @@ func (r *comparison) askServer(ctx context.Context, p *tracedProc, idle []string
 	if err != nil {
 		return err
 	}
-	if err := proc.BlockedIn(ctx, pid, idle); err != nil {
+	if err := r.waitIdle(ctx, pid, idle); err != nil {
 		return err
 	}
 	limit := min(r.timeout, 5*time.Second)
-	if r.spec.tcp {
-		err = askTCP(port, r.word, limit)
-	} else {
-		_, err = udp.Request([4]byte{127, 0, 0, 1}, port, r.word, udp.ClientConfig{Timeout: limit})
-	}
-	if err != nil {
-		return fmt.Errorf("asking it: %w", err)
-	}
-	time.Sleep(50 * time.Millisecond) // let it see the client's close, end a worker
-	if err := proc.BlockedIn(ctx, pid, idle); err != nil {
-		return err
+	// A server with workers is asked once per worker, one request after
+	// the other, each once all of them wait: the kernel wakes the worker
+	// that has waited longest, so each serves one request, whichever of
+	// them the scheduler let block first.
+	for range max(1, r.spec.workers) {
+		if r.spec.tcp {
+			err = askTCP(port, r.word, limit)
+		} else {
+			_, err = udp.Request([4]byte{127, 0, 0, 1}, port, r.word, udp.ClientConfig{Timeout: limit})
+		}
+		if err != nil {
+			return fmt.Errorf("asking it: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond) // let it see the client's close, end a worker
+		if err := r.waitIdle(ctx, pid, idle); err != nil {
+			return err
+		}
 	}
 	time.Sleep(20 * time.Millisecond)
 	return nil
+}
+
+// waitIdle waits until the server blocks in one of idle: the program
+// itself, or each of its spec.workers worker processes.
+func (r *comparison) waitIdle(ctx context.Context, pid int, idle []string) error {
+	if r.spec.workers == 0 {
+		return proc.BlockedIn(ctx, pid, idle)
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		kids := proc.Children(pid)
+		waiting := 0
+		for _, kid := range kids {
+			if proc.InSyscall(kid, idle) {
+				waiting++
+			}
+		}
+		if waiting == r.spec.workers {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d workers blocked in %s: %w", waiting, r.spec.workers, strings.Join(idle, " or "), ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // askTCP is compare's TCP client. It makes the server's side of the

@@ -29,9 +29,9 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 			"  iterative  one at a time (udp/testdata/lengthy_iterative.c)\n"+
 			"  thread     a goroutine per request (lengthy_thread.c, pthreads); --impl net too\n"+
 			"  fork       a real fork(2) per request, no exec (lengthy_fork.c)\n"+
-			"  fork-exec  re-exec this program per request, the socket as fd 3 (no C twin)\n"+
+			"  fork-exec  re-exec this program per request, the socket as fd 3 (lengthy_forkexec.c)\n"+
 			"  async      one thread: epoll and a timerfd per request (lengthy_async.c)\n"+
-			"  prefork    --workers processes blocking in recvfrom on the shared socket\n"+
+			"  prefork    --workers processes blocking in recvfrom on the shared socket (lengthy_prefork.c)\n"+
 			"Port 0 picks a free port and reports it. On SIGINT or SIGTERM the server stops\n"+
 			"receiving, lets the requests in progress reply, reaps its children and exits 0.",
 		[]string{"socklab udp-lengthy-server --mode fork 7777", "socklab udp-lengthy-server --mode async --delay 200ms 0"}, stdout)

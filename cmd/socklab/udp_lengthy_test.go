@@ -34,7 +34,8 @@ func lengthyC(t testing.TB, mode string) string {
 	if mode == "thread" {
 		flags = append(flags, cref.Pthread)
 	}
-	path, err := crefs.Build(filepath.Join("..", "..", "udp", "testdata", "lengthy_"+mode+".c"), flags...)
+	stem := strings.ReplaceAll(mode, "-", "") // fork-exec: lengthy_forkexec.c
+	path, err := crefs.Build(filepath.Join("..", "..", "udp", "testdata", "lengthy_"+stem+".c"), flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,9 @@ var lengthyServers = []struct {
 	{"c-iterative", false, cLengthy("iterative")},
 	{"c-thread", true, cLengthy("thread")},
 	{"c-fork", true, cLengthy("fork")},
+	{"c-fork-exec", true, cLengthy("fork-exec")},
 	{"c-async", true, cLengthy("async")},
+	{"c-prefork", true, cLengthy("prefork")},
 }
 
 func goLengthy(mode string, extra ...string) func(testing.TB, time.Duration, bool) []string {
@@ -223,17 +226,23 @@ func TestUDPLengthyTruncated(t *testing.T) {
 	}
 }
 
-// SIGTERM while children are running: the server stops receiving, the
+// SIGTERM while children are serving: the server stops receiving, the
 // children finish (their clients get the replies), every one is reaped
-// before the server exits 0, and none is left behind.
+// before the server exits 0, and none is left behind. The signal comes
+// once every request has been received ("Client connected"), for a
+// prefork server's workers exist before any request does.
 func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
-	for _, s := range []struct{ name, mode string }{{"fork", "fork"}, {"fork-exec", "fork-exec"}, {"prefork", "prefork"}, {"c-fork", ""}} {
+	for _, s := range []struct {
+		name, mode string
+		c          bool
+	}{{"fork", "fork", false}, {"fork-exec", "fork-exec", false}, {"prefork", "prefork", false},
+		{"c-fork", "fork", true}, {"c-fork-exec", "fork-exec", true}, {"c-prefork", "prefork", true}} {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			const delay = 600 * time.Millisecond
-			argv := socklab("udp-lengthy-server", "--mode", s.mode, "--delay", delay.String(), "--quiet", "0")
-			if s.mode == "" {
-				argv = quietC(lengthyC(t, "fork"), "0", "600")
+			argv := socklab("udp-lengthy-server", "--mode", s.mode, "--delay", delay.String(), "0")
+			if s.c {
+				argv = []string{lengthyC(t, s.mode), "0", "600"}
 			}
 			p := startServer(t, argv...)
 			type out struct {
@@ -245,6 +254,7 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 				r := runCmd(t, 20*time.Second, socklab("udp-stress-client", "--clients", "5", "--timeout", "5s", "127.0.0.1", "term", strconv.Itoa(p.Port))...)
 				outc <- out{r, time.Now()}
 			}()
+			waitConnected(t, p, 5, 5*time.Second)
 			kids := waitChildren(t, p.Cmd.Process.Pid, 5, 5*time.Second)
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Errorf("exit status %d on SIGTERM with children running\n%s", code, p.Stderr())
@@ -263,6 +273,18 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 				t.Errorf("the last reply came %v after the server exited", o.done.Sub(exited))
 			}
 		})
+	}
+}
+
+// waitConnected waits until server p has reported n clients.
+func waitConnected(t *testing.T, p server, n int, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for strings.Count(p.Stderr(), "Client connected: ") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients reported after %v, want %d:\n%s", strings.Count(p.Stderr(), "Client connected: "), limit, n, p.Stderr())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -469,6 +491,22 @@ func TestUDPLengthyRoleInArgv(t *testing.T) {
 		}
 	}
 
+	// The C twin's child role refuses the same mistakes.
+	cbin := lengthyC(t, "fork-exec")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{udp.RoleChild}, "want DELAY IP:PORT MESSAGE, got 0 arguments"},
+		{[]string{udp.RoleChild, "1s", "127.0.0.1:7", "6869"}, `delay "1s": want milliseconds`},
+		{[]string{udp.RoleChild, "5ms", "127.0.0.1:7", "6869"}, "descriptor 3 is not the server's socket"},
+	} {
+		r := runCmd(t, 10*time.Second, append([]string{cbin}, c.args...)...)
+		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("lengthy_forkexec %v: exit %d, stderr %q; want 2 and one line with %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+
 	// The right invocation, as ServeForkExec makes it.
 	server, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -486,15 +524,38 @@ func TestUDPLengthyRoleInArgv(t *testing.T) {
 	}
 	defer sock.Close()
 	to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, client.LocalAddr().(*net.UDPAddr).Port)
-	child := exec.Command(socklabBin, udp.ChildArgs(0, &to, []byte("by argv"))...)
-	child.ExtraFiles = []*os.File{sock}
-	if out, err := child.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %v\n%s", child.Args, err, out)
+	for _, msg := range []string{"by argv", ""} { // a datagram may be empty
+		child := exec.Command(socklabBin, udp.ChildArgs(0, &to, []byte(msg))...)
+		child.ExtraFiles = []*os.File{sock}
+		if out, err := child.CombinedOutput(); err != nil {
+			t.Fatalf("%q: %v\n%s", child.Args, err, out)
+		}
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		n, from, err := client.ReadFromUDP(buf)
+		if err != nil || string(buf[:n]) != strings.ToUpper(msg) || from.Port != server.LocalAddr().(*net.UDPAddr).Port {
+			t.Errorf("the child's reply: %q from %v, %v; want %q from the server's socket", buf[:max(n, 0)], from, err, strings.ToUpper(msg))
+		}
 	}
-	client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 64)
-	n, from, err := client.ReadFromUDP(buf)
-	if err != nil || string(buf[:n]) != "BY ARGV" || from.Port != server.LocalAddr().(*net.UDPAddr).Port {
-		t.Errorf("the child's reply: %q from %v, %v; want \"BY ARGV\" from the server's socket", buf[:max(n, 0)], from, err)
+}
+
+// os/exec's CLONE_PIDFD probe, a process that makes no step, is named
+// probe and does not shift the names of the processes after it; a process
+// that makes steps keeps its place.
+func TestCompareProbeProcess(t *testing.T) {
+	step := func(proc int, family, made string) strace.Step {
+		return strace.Step{Call: strace.Call{Name: family}, Family: family, Proc: proc, New: made}
+	}
+	got := strace.Keys(probeProcs([]strace.Step{
+		step(1, "socket", "sock#1"),
+		step(1, "fork", "proc#2"), // the probe
+		step(1, "fork", "proc#3"),
+		step(3, "sendto", ""),
+		step(1, "fork", "proc#4"),
+		step(4, "sendto", ""),
+	}))
+	want := []string{"socket() = sock#1", "fork() = probe", "fork() = proc#2", "proc#2: sendto()", "fork() = proc#3", "proc#3: sendto()"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
 }

@@ -105,7 +105,7 @@ func lengthyRun(ctx context.Context, cfg Config, mode, impl string, delay time.D
 	var log lockedBuffer
 	lcfg := udp.LengthyConfig{Delay: delay, Quiet: true, Log: &log,
 		MaxChildren: max(udp.DefaultMaxChildren, cfg.Clients), Workers: cfg.Clients,
-		Command: []string{cfg.Self}} // the server appends the role (udp.ChildArgs, udp.WorkerArgs)
+		Command: []string{cfg.Self}} // the role and its facts follow (udp.ChildArgs, udp.WorkerArgs)
 	if (mode == "fork-exec" || mode == "prefork") && cfg.Self == "" {
 		return 0, 0, "", fmt.Errorf("%s re-executes socklab, and Config.Self names no binary", mode)
 	}

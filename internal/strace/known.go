@@ -103,6 +103,19 @@ var cDifferences = []Known{
 	{"raw-rdhup", "c", []Pattern{{RawFlag, "epoll_ctl", "EPOLLRDHUP"}},
 		"a Go event loop is stopped by shutdown (raw-shutdown), which epoll reports as EPOLLRDHUP, so " +
 			"the raw program watches it; the C twin is stopped by EINTR and has no need to"},
+	{"raw-exec-socket", "c", []Pattern{{RawOnly, "fcntl", ""}, {RawOnly, "close", ""}},
+		"os/exec hands a child *os.File descriptors (ExtraFiles), so a Go server that re-runs itself " +
+			"(udp-lengthy-server --mode fork-exec, prefork) wraps a close-on-exec duplicate of its socket " +
+			"(fcntl F_DUPFD_CLOEXEC), which os.NewFile inspects (fcntl F_GETFL) and the server closes when " +
+			"it returns; the C twin hands its socket on as it is"},
+	{"raw-exec-probe", "c", []Pattern{{RawOnly, "fork", ""}},
+		"os/exec's first Start checks that clone takes CLONE_PIDFD, with a child that exits at once " +
+			"(syscall.checkClonePidfd), before it waits for children through pidfds; compare names that " +
+			"process probe and numbers the others as if it were not there"},
+	{"raw-exec-worker", "c", []Pattern{{RawOnly, "dup2", ""}, {RawOnly, "execve", ""}},
+		"a Go prefork worker is the program run again, because a forked Go child cannot go on running " +
+			"Go code: os/exec's child (clone(CLONE_VM|CLONE_VFORK)) moves the socket to fd 3 (dup3) and " +
+			"calls execve; a C worker is a plain fork that goes on with the socket it has"},
 }
 
 // KnownDifferences returns the one table of expected differences: the

@@ -4,6 +4,11 @@
  *   die             perror and exit(1), as the tutorial's Die
  *   catch_signals   SIGINT and SIGTERM set stop; no SA_RESTART, so a
  *                   blocked recvfrom or epoll_wait fails with EINTR
+ *   shutdown_on_signal  from then on the handler also shuts the socket down
+ *                   for reading, as StopLengthy does, which wakes every
+ *                   process blocked in recvfrom on it (prefork's workers)
+ *   catch_sigchld   SIGCHLD reaps (waitpid(-1, WNOHANG)) and counts down
+ *                   the live children; SA_RESTART, so recvfrom goes on
  *   bind_on         socket, bind INADDR_ANY:port; for port 0 getsockname
  *                   and "Listening on port N" (udp.Listen and announce)
  *   connected       "Client connected: IP", unless SOCKLAB_QUIET is set
@@ -24,14 +29,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUFFSIZE 255
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop_sock = -1; /* shut down by on_signal when set */
+static volatile sig_atomic_t children;       /* forked and not yet reaped */
 
-static inline void on_signal(int sig) { (void)sig; stop = 1; }
+static inline void on_signal(int sig) {
+  int saved = errno;
+  (void)sig;
+  stop = 1;
+  if (stop_sock >= 0)
+    shutdown(stop_sock, SHUT_RD); /* async-signal-safe, signal-safety(7) */
+  errno = saved;
+}
+
+/* from now on a signal shuts sock down; one caught before is applied now */
+static inline void shutdown_on_signal(int sock) {
+  stop_sock = sock;
+  if (stop)
+    shutdown(sock, SHUT_RD);
+}
 
 static inline void die(const char *mess) { perror(mess); exit(1); }
 
@@ -41,6 +63,36 @@ static inline void catch_signals(void) {
   sa.sa_handler = on_signal; /* no SA_RESTART: a blocked call fails with EINTR */
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+}
+
+/* waits for the children that have ended (WNOHANG) or for all (0) */
+static inline void reap(int options) {
+  int status, saved = errno;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, options)) > 0 || (pid < 0 && errno == EINTR)) {
+    if (pid < 0)
+      continue;
+    children--;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      /* not async-signal-safe in general; the parent's stdio is idle here */
+      static const char msg[] = "A child failed to send its reply\n";
+      write(2, msg, sizeof(msg) - 1);
+    }
+  }
+  errno = saved;
+}
+
+static inline void on_sigchld(int sig) { (void)sig; reap(WNOHANG); }
+
+/* chld: the set to block while children is counted */
+static inline void catch_sigchld(sigset_t *chld) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+  sigemptyset(chld);
+  sigaddset(chld, SIGCHLD);
 }
 
 /* port: argv[1]; 0 picks a free port and reports it */

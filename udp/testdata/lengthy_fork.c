@@ -3,7 +3,7 @@
  *
  *   socket -> bind -> loop { recvfrom -> report -> fork
  *                            child: sleep -> toupper -> sendto -> _exit }
- *   SIGCHLD handler: waitpid(-1, WNOHANG) until none has ended
+ *   SIGCHLD handler: waitpid(-1, WNOHANG) until none has ended (reap)
  *
  * Usage: lengthy_fork <port> [delay_ms [max_children]]
  *
@@ -18,27 +18,6 @@
  * The helpers are in common.h.
  */
 #include "common.h"
-#include <sys/wait.h>
-
-static volatile sig_atomic_t live;
-
-static void reap(int options) {
-  int status, saved = errno;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, options)) > 0 || (pid < 0 && errno == EINTR)) {
-    if (pid < 0)
-      continue;
-    live--;
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-      /* not async-signal-safe in general; the parent's stdio is idle here */
-      static const char msg[] = "A child failed to send its reply\n";
-      write(2, msg, sizeof(msg) - 1);
-    }
-  }
-  errno = saved;
-}
-
-static void on_sigchld(int sig) { (void)sig; reap(WNOHANG); }
 
 /* the child's: a failed sendto is its exit status, which the parent reports */
 static void lengthy_action(int sock, char *message, ssize_t len,
@@ -58,7 +37,6 @@ int main(int argc, char *argv[]) {
   ssize_t received;
   long delay_ms = argc > 2 ? atol(argv[2]) : 5000;
   int max_children = argc > 3 ? atoi(argv[3]) : 64;
-  struct sigaction sa;
   sigset_t chld, oldmask;
   pid_t pid;
 
@@ -67,12 +45,7 @@ int main(int argc, char *argv[]) {
     exit(2);
   }
   catch_signals();
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_sigchld;
-  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-  sigaction(SIGCHLD, &sa, NULL);
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
+  catch_sigchld(&chld);
   sock = bind_on(argv[1]);
   while (!stop) {
     clientlen = sizeof(client);
@@ -88,10 +61,10 @@ int main(int argc, char *argv[]) {
       continue;
     }
     connected(&client);
-    sigprocmask(SIG_BLOCK, &chld, &oldmask); /* live is ours until the fork is counted */
-    if (live >= max_children)
+    sigprocmask(SIG_BLOCK, &chld, &oldmask); /* the count is ours until the fork is counted */
+    if (children >= max_children)
       reap(WNOHANG);
-    if (live >= max_children) {
+    if (children >= max_children) {
       sigprocmask(SIG_SETMASK, &oldmask, NULL);
       dropped(&client, max_children, max_children, &drops);
       continue;
@@ -106,10 +79,10 @@ int main(int argc, char *argv[]) {
     if (pid < 0)
       perror("Failed to fork");
     else
-      live++;
+      children++;
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
   }
-  while (live > 0) /* the children in progress finish */
+  while (children > 0) /* the children in progress finish */
     reap(0);
   close(sock);
   return 0;
