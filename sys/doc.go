@@ -27,5 +27,5 @@
 // sendmmsg(2), getsockname(2), setsockopt(2), select(2), poll(2), epoll(7),
 // eventfd(2), timerfd_create(2), fcntl(2), getrlimit(2), fork(2), wait4(2),
 // kill(2), unshare(2), ioctl(2), cmsg(3), socket(7), ip(7), tcp(7), udp(7),
-// packet(7), netdevice(7), inet(3), byteorder(3).
+// raw(7), icmp(7), packet(7), netdevice(7), inet(3), byteorder(3).
 package sys
