@@ -28,6 +28,15 @@
 // same order; the tests prove it with strace. Every deliberate difference
 // is listed in the doc comment of the Go file.
 //
+// A server writes its "Client connected" lines and reports to the
+// caller's io.Writer (Config.Log), synchronously, as a C twin writes
+// stderr. The socklab command gives its servers a log that never blocks
+// them: a bounded buffer written out by a goroutine, lines dropped and
+// counted while stderr takes none, a write to a closed stderr ignored
+// (cmd/socklab/logwriter.go). The C twins ignore SIGPIPE, so a closed
+// stderr costs them the reports only, but a stalled one (a pipe nobody
+// reads) stops them in write(2), and their stop on SIGTERM with it.
+//
 // Man pages: socket(2), bind(2), listen(2), accept(2), connect(2), recv(2),
 // send(2), shutdown(2), select(2), poll(2), tcp(7), socket(7). Linux only.
 package tcp

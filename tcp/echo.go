@@ -18,8 +18,8 @@ import (
 
 // What every server shares: the listening socket, the echo loop of the
 // blocking models (Stevens' str_echo with writen), the stop on a
-// context and
-// the reserve descriptor that keeps a server alive at RLIMIT_NOFILE.
+// context; the reserve descriptor that keeps a server alive at
+// RLIMIT_NOFILE is in reserve.go.
 
 // Backlog is the tutorial's listen(20), which the one-at-a-time server and
 // the faithful select keep. The models built to scale listen with the
@@ -260,53 +260,4 @@ func (s *stopper) closeConn(fd int) {
 	defer s.mu.Unlock()
 	delete(s.conns, fd)
 	sys.Close(fd)
-}
-
-// reserve is a descriptor held back for the moment accept fails with
-// EMFILE: the server closes it, accepts the waiting connection, closes
-// that at once (the client sees its connection closed instead of hanging
-// in the backlog) and takes the reserve again. Without it a level-
-// triggered loop spins on a listening socket it can never drain.
-type reserve struct{ fd int }
-
-func newReserve() reserve {
-	fd, err := sys.Eventfd(0, unix.EFD_CLOEXEC)
-	if err != nil {
-		return reserve{fd: -1}
-	}
-	return reserve{fd: fd}
-}
-
-func (r *reserve) close() {
-	if r.fd >= 0 {
-		sys.Close(r.fd)
-		r.fd = -1
-	}
-}
-
-// errShed is returned by accept when a connection was accepted and closed
-// for lack of descriptors.
-var errShed = errors.New("out of descriptors: connection accepted and closed")
-
-// accept is accept(2) with the reserve: on EMFILE or ENFILE it sheds one
-// connection and returns errShed; with no reserve left it backs off 10 ms
-// so that a loop does not spin.
-func (r *reserve) accept(listenfd int, addr *sys.SockaddrIn) (int, error) {
-	n := sys.SizeofSockaddrIn
-	fd, err := sys.Accept(listenfd, addr, &n)
-	if err == nil || !(errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)) {
-		return fd, err
-	}
-	if r.fd < 0 {
-		*r = newReserve()
-		time.Sleep(10 * time.Millisecond)
-		return -1, errShed
-	}
-	r.close()
-	n = sys.SizeofSockaddrIn
-	if fd, err := sys.Accept(listenfd, addr, &n); err == nil {
-		sys.Close(fd)
-	}
-	*r = newReserve()
-	return -1, errShed
 }

@@ -112,7 +112,7 @@ func ServeEpoll(ctx context.Context, listenfds []int, cfg Config) error {
 	errs := make([]error, len(listenfds))
 	cfg.Log = &lockedWriter{w: cfg.log()} // the loops report through one writer
 	for i, fd := range listenfds {
-		spare := newReserve()
+		spare := newReserve(eventLoop)
 		wg.Go(func() {
 			defer spare.close()
 			errs[i] = serveEpollLoop(fd, eps[i], &spare, cfg)

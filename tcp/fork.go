@@ -72,7 +72,7 @@ func ServeFork(ctx context.Context, listenfd int, cfg Config) error {
 	}
 	kids := &children{live: make([]child, 0, bound), w: w}
 	buffer := make([]byte, BufSize) // each child's copy of it is its own
-	spare := newReserve()
+	spare := newReserve(blockingAccept)
 	defer spare.close()
 
 	sigchld := make(chan os.Signal, 1)

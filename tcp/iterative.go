@@ -28,7 +28,9 @@ import (
 //   - Config.Idle (off by default) sets SO_RCVTIMEO and SO_SNDTIMEO on each
 //     connection: two setsockopt calls after accept.
 //   - At RLIMIT_NOFILE a reserve descriptor (an eventfd, invisible to the
-//     network trace) is given up to accept and close the waiting client.
+//     network trace) is given up to accept and close the waiting client;
+//     a poll of the listening socket first tells whether one waits, and
+//     waits for one if none does (reserve.go). strace shows that poll.
 
 // ServeIterative serves one connection at a time on the listening socket
 // listenfd until ctx is done; then it returns nil. It does not close
@@ -38,7 +40,7 @@ func ServeIterative(ctx context.Context, listenfd int, cfg Config) error {
 	defer release()
 	log := newLogger(cfg)
 	buffer := make([]byte, BufSize)
-	spare := newReserve()
+	spare := newReserve(blockingAccept)
 	defer spare.close()
 	var echoclient sys.SockaddrIn
 	for {

@@ -44,7 +44,7 @@ func ServePoll(ctx context.Context, listenfd int, cfg Config) error {
 		return fmt.Errorf("Failed to make the server socket non-blocking: %w", err)
 	}
 	log := newLogger(cfg)
-	spare := newReserve()
+	spare := newReserve(eventLoop)
 	defer spare.close()
 	fds := []sys.PollFd{{Fd: int32(listenfd), Events: unix.POLLIN}}
 	clients := []client{{}} // by slot, beside fds

@@ -46,7 +46,7 @@ func ServeSelect(ctx context.Context, listenfd int, cfg Config) error {
 		maxClients = sys.FD_SETSIZE
 	}
 	log := newLogger(cfg)
-	spare := newReserve()
+	spare := newReserve(eventLoop)
 	defer spare.close()
 	clients := new([sys.FD_SETSIZE]client) // by descriptor
 	defer closeClients(clients[:])

@@ -51,7 +51,7 @@ func ServeThread(ctx context.Context, listenfd int, cfg Config) error {
 	defer release()
 	cfg.Log = &lockedWriter{w: cfg.log()} // the goroutines report through it too
 	log := newLogger(cfg)
-	spare := newReserve()
+	spare := newReserve(blockingAccept)
 	defer spare.close()
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -30,11 +30,11 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"udp-echo-server":    {"[flags] <port>", "UDP echo server (tutorial section 5)", runUDPEchoServer},
+		"udp-echo-server":    {"[flags] <port>", "UDP echo server (tutorial section 5)", serving(runUDPEchoServer)},
 		"udp-echo-client":    {"[flags] <server_ip> <word> <port>", "UDP echo client (tutorial section 4)", runUDPEchoClient},
-		"udp-lengthy-server": {"[flags] <port>", "UDP server with a lengthy action, in every concurrency model (section 6)", runUDPLengthyServer},
+		"udp-lengthy-server": {"[flags] <port>", "UDP server with a lengthy action, in every concurrency model (section 6)", serving(runUDPLengthyServer)},
 		"udp-stress-client":  {"[flags] <server> <word> <port>", "fires N requests at once and times them (section 6)", runUDPStressClient},
-		"tcp-echo-server":    {"[flags] <port>", "TCP echo server in every model: iterative, fork, thread, select, poll, epoll (section 6)", runTCPEchoServer},
+		"tcp-echo-server":    {"[flags] <port>", "TCP echo server in every model: iterative, fork, thread, select, poll, epoll (section 6)", serving(runTCPEchoServer)},
 		"tcp-echo-client":    {"[flags] <server_ip> <word> <port>", "TCP echo client", runTCPEchoClient},
 		"tcp-slow-client":    {"[flags] <server> <word> <port>", "N connections dribbling a byte at a time (section 6)", runTCPSlowClient},
 		"lab":                {"[flags]", "run the tutorial's programs side by side and show their system calls", runLab},

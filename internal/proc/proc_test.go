@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/testenv"
+	"github.com/socklab/socklab/sys"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -136,4 +139,38 @@ func TestCPUTime(t *testing.T) {
 		}
 	}
 	t.Errorf("CPU time still %d ticks after 5 s of spinning", before)
+}
+
+// StartPipe reads the port line, and only up to it, from a stderr pipe
+// of one page, which the caller then reads on.
+func TestServerPipe(t *testing.T) {
+	s, r, err := proc.StartPipe(context.Background(), "piped",
+		[]string{"sh", "-c", "echo noise >&2; echo Listening on port 4321 >&2; echo after >&2; exec sleep 30"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer s.Kill()
+	if s.Port != 4321 {
+		t.Errorf("port %d, want 4321", s.Port)
+	}
+	var size int
+	rc, err := r.SyscallConn() // not Fd, which would make r blocking, without deadlines
+	if err == nil {
+		rc.Control(func(fd uintptr) { size, err = sys.FcntlInt(int(fd), unix.F_GETPIPE_SZ, 0) })
+	}
+	if err != nil || size != os.Getpagesize() {
+		t.Errorf("pipe of %d bytes (%v), want one page, %d", size, err, os.Getpagesize())
+	}
+	if err := r.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 64)
+	n, err := r.Read(b)
+	if err != nil || string(b[:n]) != "after\n" {
+		t.Errorf("read after the port line: %q, %v; want \"after\\n\"", b[:n], err)
+	}
+	if state, err := s.Stop(syscall.SIGTERM); err != nil || proc.StoppedWell(state) != nil {
+		t.Errorf("stop: %v, %v", state, err)
+	}
 }

@@ -8,6 +8,10 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
 )
 
 // Bounds on a server's start and stop.
@@ -32,30 +36,94 @@ type Server struct {
 // killed should this process die first (Pdeathsig). On error nothing is
 // left running.
 func Start(ctx context.Context, name string, argv, env []string) (*Server, error) {
-	s := &Server{Name: name, Cmd: exec.Command(argv[0], argv[1:]...), Out: NewOutput(), done: make(chan struct{})}
-	s.Cmd.Env = append(os.Environ(), env...)
+	s := newServer(name, argv, env)
 	s.Cmd.Stdout, s.Cmd.Stderr = s.Out, s.Out
-	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	s.Cmd.WaitDelay = StopTimeout // a forked child that keeps stderr open does not hold Wait
 	if err := s.Cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the %s server: %w", name, err)
 	}
+	if err := s.waitPort(ctx, s.Out.Port()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartPipe is Start with the server's stderr a pipe of one page, the
+// least the kernel allows, whose read end it returns once it has read the
+// "Listening on port N" line from it: the caller reads on, stops reading
+// (a stalled stderr: the server's next writes fill the pipe and block) or
+// closes it (a closed stderr: the next write fails with EPIPE). Out keeps
+// the server's stdout only.
+func StartPipe(ctx context.Context, name string, argv, env []string) (*Server, *os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer w.Close() // the server's copy stays open
+	if _, err := sys.FcntlInt(int(w.Fd()), unix.F_SETPIPE_SZ, os.Getpagesize()); err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	s := newServer(name, argv, env)
+	s.Cmd.Stdout, s.Cmd.Stderr = s.Out, w
+	if err := s.Cmd.Start(); err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("starting the %s server: %w", name, err)
+	}
+	port := make(chan int, 1)
+	go func() { // the first line that names the port, read a byte at a time
+		r.SetReadDeadline(time.Now().Add(StartTimeout))
+		var line []byte
+		b := make([]byte, 1)
+		for {
+			if _, err := r.Read(b); err != nil {
+				return
+			}
+			if b[0] != '\n' {
+				line = append(line, b[0])
+				continue
+			}
+			if p, ok := ListeningPort(line); ok {
+				port <- p
+				return
+			}
+			line = line[:0]
+		}
+	}()
+	if err := s.waitPort(ctx, port); err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	r.SetReadDeadline(time.Time{})
+	return s, r, nil
+}
+
+func newServer(name string, argv, env []string) *Server {
+	s := &Server{Name: name, Cmd: exec.Command(argv[0], argv[1:]...), Out: NewOutput(), done: make(chan struct{})}
+	s.Cmd.Env = append(os.Environ(), env...)
+	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	s.Cmd.WaitDelay = StopTimeout // a forked child that keeps stderr open does not hold Wait
+	return s
+}
+
+// waitPort waits for the started server's port, at most StartTimeout; on
+// error it kills the server.
+func (s *Server) waitPort(ctx context.Context, port <-chan int) error {
 	go func() { s.err = s.Cmd.Wait(); close(s.done) }()
 	timer := time.NewTimer(StartTimeout)
 	defer timer.Stop()
 	var err error
 	select {
-	case s.Port = <-s.Out.Port():
-		return s, nil
+	case s.Port = <-port:
+		return nil
 	case <-s.done:
-		err = fmt.Errorf("the %s server exited before listening (%v): %s", name, s.err, s.Out.Tail())
+		err = fmt.Errorf("the %s server exited before listening (%v): %s", s.Name, s.err, s.Out.Tail())
 	case <-timer.C:
-		err = fmt.Errorf("the %s server did not report its port within %v: %s", name, StartTimeout, s.Out.Tail())
+		err = fmt.Errorf("the %s server did not report its port within %v: %s", s.Name, StartTimeout, s.Out.Tail())
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
 	s.Kill()
-	return nil, err
+	return err
 }
 
 // Exited reports whether the server has ended and been reaped.

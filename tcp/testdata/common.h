@@ -1,7 +1,7 @@
 /* common.h: what socklab's TCP C twins share, the C side of tcp/echo.go:
  * the listening socket (backlog 20), Stevens' writen with MSG_NOSIGNAL,
  * the stop flag set by SIGINT/SIGTERM/SIGHUP (no SA_RESTART, so a blocked call
- * returns EINTR), and the "Client connected" report. SOCKLAB_QUIET in the
+ * returns EINTR), SIGPIPE ignored, and the "Client connected" report. SOCKLAB_QUIET in the
  * environment stands for the Go version's --quiet.
  *
  * Every server stops as its Go twin does: it names its listening socket
@@ -46,8 +46,14 @@ static inline void shutdown_on_signal(int sock) {
 
 static inline void die(const char *mess) { perror(mess); exit(1); }
 
+/* a closed stderr costs the reports (EPIPE), not the server (SIGPIPE);
+ * a stalled one still blocks the server in write(2), where the Go
+ * commands drop and count lines */
+static inline void ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
 static inline void catch_signals(void) {
   struct sigaction sa;
+  ignore_sigpipe();
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal; /* no SA_RESTART */
   sigaction(SIGINT, &sa, NULL);

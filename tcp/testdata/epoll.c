@@ -183,6 +183,7 @@ int main(int argc, char *argv[]) {
     fprintf(stderr, "loops: 1 to 64\n");
     exit(2);
   }
+  ignore_sigpipe();
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);

@@ -3,7 +3,9 @@
  *
  *   die             perror and exit(1), as the tutorial's Die
  *   catch_signals   SIGINT and SIGTERM set stop; no SA_RESTART, so a
- *                   blocked recvfrom or epoll_wait fails with EINTR
+ *                   blocked recvfrom or epoll_wait fails with EINTR;
+ *                   SIGPIPE ignored, so a closed stderr costs the reports
+ *                   only (a stalled one blocks the server in write)
  *   shutdown_on_signal  from then on the handler also shuts the socket down
  *                   for reading, as StopLengthy does, which wakes every
  *                   process blocked in recvfrom on it (prefork's workers)
@@ -59,6 +61,7 @@ static inline void die(const char *mess) { perror(mess); exit(1); }
 
 static inline void catch_signals(void) {
   struct sigaction sa;
+  signal(SIGPIPE, SIG_IGN); /* a closed stderr costs the reports, not the server */
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal; /* no SA_RESTART: a blocked call fails with EINTR */
   sigaction(SIGINT, &sa, NULL);
