@@ -33,6 +33,12 @@
 // stderr costs them the reports only, but a stalled one (a pipe nobody
 // reads) stops them in write(2), and their stop on SIGTERM with it.
 //
+// Every server, raw, net and C, refuses by default what could start an
+// echo loop between two servers (CVE-1999-0103): a datagram from a
+// reserved port, from its own port or from a source that cannot be a
+// client, and, with --rate, the replies to one address beyond a rate
+// (guard.go, LoopGuard). --no-loop-guard answers all, as the tutorial does.
+//
 // Man pages: socket(2), bind(2), recvfrom(2), sendto(2), recvmmsg(2),
 // sendmmsg(2), shutdown(2), fork(2), wait4(2), epoll(7), timerfd_create(2),
 // udp(7), ip(7). Linux only.

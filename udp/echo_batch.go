@@ -34,6 +34,8 @@ func EchoBatch(fd int, cfg EchoConfig) error {
 	b := sys.NewMmsgBatch(n, cfg.bufSize())
 	out := make([]sys.Mmsghdr, n) // the replies, compacted
 	line := make([]byte, 0, 64)
+	guard := newGuard(cfg.Guard, w)
+	defer guard.flush()
 	for {
 		b.Reset()
 		got, err := sys.Recvmmsg(fd, b.Hdrs, unix.MSG_WAITFORONE)
@@ -51,6 +53,9 @@ func EchoBatch(fd int, cfg EchoConfig) error {
 				fmt.Fprintf(w, "Datagram from %s truncated: buffer %d; not echoed\n",
 					b.Addrs[i].String(), len(b.Bufs[i]))
 				continue
+			}
+			if guard.refuses(b.Addrs[i].Addr, b.Addrs[i].PortOf()) {
+				continue // the loop guard (guard.go): left out of the replies
 			}
 			if !cfg.Quiet {
 				line = append(sys.AppendInetNtoa(append(line[:0], "Client connected: "...), b.Addrs[i].Addr), '\n')

@@ -23,6 +23,9 @@ import (
 //     instead of stalling every other client behind one; a failed or short
 //     sendto is reported and the loop goes on (the tutorial dies, which lets
 //     one bad datagram stop the server).
+//   - the echo-loop guard (guard.go) drops, counts and reports a datagram
+//     from a reserved port, the server's own port or a source that cannot
+//     be a client, which the tutorial's server would echo for ever.
 //
 // Differences from the C twin, from Go itself:
 //   - C stops on SIGINT/SIGTERM through EINTR from recvfrom; a Go signal
@@ -36,6 +39,7 @@ type EchoConfig struct {
 	Batch   int       // datagrams a call, for EchoBatch only
 	Log     io.Writer // "Client connected" lines and reports; nil discards
 	Quiet   bool      // no "Client connected" lines; reports still go to Log
+	Guard   LoopGuard // the echo-loop guard (guard.go)
 }
 
 // DefaultBufSize is the tutorial's BUFFSIZE.
@@ -90,6 +94,8 @@ func Echo(fd int, cfg EchoConfig) error {
 	buffer := make([]byte, cfg.bufSize())
 	line := make([]byte, 0, 64) // "Client connected" without allocating
 	var echoclient sys.SockaddrIn
+	guard := newGuard(cfg.Guard, w)
+	defer guard.flush()
 	for {
 		clientlen := sys.SizeofSockaddrIn
 		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &echoclient, &clientlen)
@@ -103,6 +109,9 @@ func Echo(fd int, cfg EchoConfig) error {
 			fmt.Fprintf(w, "Datagram from %s truncated: %d bytes, buffer %d; not echoed\n",
 				echoclient.String(), received, len(buffer))
 			continue
+		}
+		if guard.refuses(echoclient.Addr, echoclient.PortOf()) {
+			continue // the loop guard (guard.go)
 		}
 		if !cfg.Quiet {
 			line = append(sys.AppendInetNtoa(append(line[:0], "Client connected: "...), echoclient.Addr), '\n')

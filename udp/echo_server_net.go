@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
 )
 
 // UDP echo server on the net package, the twin of echo_server.go with the
@@ -17,7 +19,9 @@ import (
 // the fd is registered with the runtime's epoll and every read that would
 // block parks the goroutine in epoll_pwait instead of blocking in recvfrom;
 // the kernel is read with recvmsg (ReadMsgUDP), which reports MSG_TRUNC in
-// the returned flags. Closing the conn, not shutdown, wakes the reader.
+// the returned flags. ListenNet clears SO_BROADCAST again, so that the
+// kernel refuses a reply to a forged broadcast source (EACCES), as it does
+// for the raw and C servers (guard.go). Closing the conn, not shutdown, wakes the reader.
 
 // ListenNet binds a UDP socket to port on every IPv4 address. It returns
 // the conn and the bound port.
@@ -30,6 +34,10 @@ func ListenNet(port int) (*net.UDPConn, int, error) {
 		}
 		return nil, 0, fmt.Errorf("Failed to bind server socket: %w", err)
 	}
+	if err := noBroadcast(conn); err != nil {
+		conn.Close()
+		return nil, 0, err
+	}
 	return conn, conn.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
@@ -37,6 +45,8 @@ func ListenNet(port int) (*net.UDPConn, int, error) {
 func EchoNet(conn *net.UDPConn, cfg EchoConfig) error {
 	w := cfg.log()
 	buffer := make([]byte, cfg.bufSize())
+	guard := newGuard(cfg.Guard, w)
+	defer guard.flush()
 	for {
 		received, _, flags, client, err := conn.ReadMsgUDPAddrPort(buffer, nil)
 		if errors.Is(err, net.ErrClosed) {
@@ -49,6 +59,9 @@ func EchoNet(conn *net.UDPConn, cfg EchoConfig) error {
 			fmt.Fprintf(w, "Datagram from %s truncated: buffer %d; not echoed\n", client, len(buffer))
 			continue
 		}
+		if guard.refuses(client.Addr().Unmap().As4(), int(client.Port())) {
+			continue // the loop guard (guard.go)
+		}
 		if !cfg.Quiet {
 			fmt.Fprintf(w, "Client connected: %s\n", client.Addr().Unmap())
 		}
@@ -58,4 +71,23 @@ func EchoNet(conn *net.UDPConn, cfg EchoConfig) error {
 				sent, received, client, err)
 		}
 	}
+}
+
+// noBroadcast clears the SO_BROADCAST that package net sets on every UDP
+// socket: a server has no business sending to a broadcast address.
+func noBroadcast(conn *net.UDPConn) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("Failed to clear SO_BROADCAST: %w", err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = sys.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 0)
+	}); err != nil {
+		return fmt.Errorf("Failed to clear SO_BROADCAST: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("Failed to clear SO_BROADCAST: %w", serr)
+	}
+	return nil
 }

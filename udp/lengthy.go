@@ -33,6 +33,9 @@ import (
 //   - "Client connected" is printed by the receiving loop, before the
 //     request is handed over (the Go fork child cannot format text);
 //   - replies go out with MSG_DONTWAIT, as the echo server's do;
+//   - the echo-loop guard (guard.go) drops a datagram from a reserved
+//     port, the server's own port or an impossible source, before it is
+//     reported or handed over;
 //   - the concurrent models bound the requests in progress (MaxChildren);
 //     a request over the bound is dropped and reported with a count, never
 //     silently;
@@ -48,6 +51,7 @@ type LengthyConfig struct {
 	Command     []string      // fork-exec, prefork: the argv that runs this program again; the role's arguments follow (ChildArgs, WorkerArgs)
 	Log         io.Writer     // "Client connected" lines and reports; nil discards
 	Quiet       bool          // no "Client connected" lines
+	Guard       LoopGuard     // the echo-loop guard (guard.go)
 }
 
 // DefaultDelay is the tutorial's sleep(5).
@@ -116,10 +120,11 @@ type report struct {
 	quiet bool
 	line  []byte
 	drops int
+	guard *guard // the receiving loop's echo-loop guard
 }
 
-func newReport(w io.Writer, quiet bool) *report {
-	return &report{w: w, quiet: quiet, line: make([]byte, 0, 64)}
+func newReport(w io.Writer, cfg LengthyConfig) *report {
+	return &report{w: w, quiet: cfg.Quiet, line: make([]byte, 0, 64), guard: newGuard(cfg.Guard, w)}
 }
 
 // connected reports a client: "Client connected: 127.0.0.1".

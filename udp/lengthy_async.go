@@ -48,7 +48,8 @@ type pending struct {
 // allocates nothing per request once each slot has been used.
 func ServeAsync(fd int, cfg LengthyConfig) error {
 	w := cfg.log()
-	log := newReport(w, cfg.Quiet)
+	log := newReport(w, cfg)
+	defer log.guard.flush()
 	buffer := make([]byte, cfg.bufSize())
 	var client sys.SockaddrIn
 	slots := make([]pending, cfg.maxChildren())
@@ -113,6 +114,9 @@ func ServeAsync(fd int, cfg LengthyConfig) error {
 			if received > len(buffer) {
 				log.truncated(&client, received, len(buffer))
 				continue
+			}
+			if log.guard.refuses(client.Addr, client.PortOf()) {
+				continue // the loop guard (guard.go)
 			}
 			log.connected(&client)
 			slot := find(slots, -1)

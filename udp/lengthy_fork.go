@@ -48,7 +48,8 @@ import (
 // does not close fd. The parent allocates nothing per request.
 func ServeFork(fd int, cfg LengthyConfig) error {
 	w := &lockedWriter{w: cfg.log()}
-	log := newReport(w, cfg.Quiet)
+	log := newReport(w, cfg)
+	defer log.guard.flush()
 	buffer := make([]byte, cfg.bufSize())
 	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
@@ -88,6 +89,9 @@ func ServeFork(fd int, cfg LengthyConfig) error {
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
 			continue
+		}
+		if log.guard.refuses(client.Addr, client.PortOf()) {
+			continue // the loop guard (guard.go)
 		}
 		log.connected(&client)
 		kids.mu.Lock() // C blocks SIGCHLD: the set is ours until the fork is counted

@@ -71,7 +71,8 @@ func ServeForkExec(fd int, cfg LengthyConfig) error {
 	}
 	defer sock.Close()
 	w := &lockedWriter{w: cfg.log()}
-	log := newReport(w, cfg.Quiet)
+	log := newReport(w, cfg)
+	defer log.guard.flush()
 	buffer := make([]byte, cfg.bufSize())
 	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
@@ -90,6 +91,9 @@ func ServeForkExec(fd int, cfg LengthyConfig) error {
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
 			continue
+		}
+		if log.guard.refuses(client.Addr, client.PortOf()) {
+			continue // the loop guard (guard.go)
 		}
 		log.connected(&client)
 		select {
@@ -167,21 +171,26 @@ func ParseChildArgs(args []string) (delay time.Duration, client sys.SockaddrIn, 
 }
 
 // WorkerArgs returns the arguments after Command that make a prefork
-// worker: RoleWorker DELAY BUFSIZE quiet|verbose.
+// worker: RoleWorker DELAY BUFSIZE quiet|verbose PORT RATE|off, the last
+// two the loop guard's (LoopGuard).
 func WorkerArgs(cfg LengthyConfig) []string {
 	quiet := "verbose"
 	if cfg.Quiet {
 		quiet = "quiet"
 	}
-	return []string{RoleWorker, cfg.Delay.String(), strconv.Itoa(cfg.bufSize()), quiet}
+	rate := strconv.Itoa(cfg.Guard.Rate)
+	if cfg.Guard.Off {
+		rate = "off"
+	}
+	return []string{RoleWorker, cfg.Delay.String(), strconv.Itoa(cfg.bufSize()), quiet, strconv.Itoa(cfg.Guard.Port), rate}
 }
 
 // ParseWorkerArgs reads the arguments after RoleWorker into the
 // configuration of the worker's ServeIterative; Log is left to the caller.
 func ParseWorkerArgs(args []string) (LengthyConfig, error) {
 	var cfg LengthyConfig
-	if len(args) != 3 {
-		return cfg, fmt.Errorf("want DELAY BUFSIZE quiet|verbose, got %d arguments", len(args))
+	if len(args) != 5 {
+		return cfg, fmt.Errorf("want DELAY BUFSIZE quiet|verbose PORT RATE|off, got %d arguments", len(args))
 	}
 	delay, err := parseDelay(args[0])
 	if err != nil {
@@ -194,7 +203,17 @@ func ParseWorkerArgs(args []string) (LengthyConfig, error) {
 	if args[2] != "quiet" && args[2] != "verbose" {
 		return cfg, fmt.Errorf("%q: want quiet or verbose", args[2])
 	}
-	return LengthyConfig{Delay: delay, BufSize: bufsize, Quiet: args[2] == "quiet"}, nil
+	port, err := strconv.Atoi(args[3])
+	if err != nil || port < 0 || port > 65535 {
+		return cfg, fmt.Errorf("port %q: want 0 to 65535", args[3])
+	}
+	guard := LoopGuard{Port: port, Off: args[4] == "off"}
+	if !guard.Off {
+		if guard.Rate, err = strconv.Atoi(args[4]); err != nil || guard.Rate < 0 || guard.Rate > MaxRate {
+			return cfg, fmt.Errorf("rate %q: want off or 0 to %d", args[4], MaxRate)
+		}
+	}
+	return LengthyConfig{Delay: delay, BufSize: bufsize, Quiet: args[2] == "quiet", Guard: guard}, nil
 }
 
 func parseDelay(s string) (time.Duration, error) {

@@ -27,7 +27,8 @@ import (
 // nothing per request.
 func ServeIterative(fd int, cfg LengthyConfig) error {
 	w := cfg.log()
-	log := newReport(w, cfg.Quiet)
+	log := newReport(w, cfg)
+	defer log.guard.flush()
 	buffer := make([]byte, cfg.bufSize())
 	var client sys.SockaddrIn
 	for {
@@ -42,6 +43,9 @@ func ServeIterative(fd int, cfg LengthyConfig) error {
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
 			continue
+		}
+		if log.guard.refuses(client.Addr, client.PortOf()) {
+			continue // the loop guard (guard.go)
 		}
 		log.connected(&client)
 		time.Sleep(cfg.Delay) // lengthy_action

@@ -34,7 +34,8 @@ import (
 // progress have been answered. It does not close fd.
 func ServeThread(fd int, cfg LengthyConfig) error {
 	w := &lockedWriter{w: cfg.log()}
-	log := newReport(w, cfg.Quiet)
+	log := newReport(w, cfg)
+	defer log.guard.flush()
 	buffer := make([]byte, cfg.bufSize())
 	var client sys.SockaddrIn
 	bound := cfg.maxChildren()
@@ -53,6 +54,9 @@ func ServeThread(fd int, cfg LengthyConfig) error {
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
 			continue
+		}
+		if log.guard.refuses(client.Addr, client.PortOf()) {
+			continue // the loop guard (guard.go)
 		}
 		log.connected(&client)
 		select {

@@ -32,6 +32,8 @@ func ServeThreadNet(conn *net.UDPConn, cfg LengthyConfig) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // the threads in progress finish
 	drops := 0
+	guard := newGuard(cfg.Guard, w)
+	defer guard.flush()
 	for {
 		received, _, flags, client, err := conn.ReadMsgUDPAddrPort(buffer, nil)
 		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -43,6 +45,9 @@ func ServeThreadNet(conn *net.UDPConn, cfg LengthyConfig) error {
 		if flags&unix.MSG_TRUNC != 0 {
 			fmt.Fprintf(w, "Datagram from %s truncated: buffer %d; not answered\n", client, len(buffer))
 			continue
+		}
+		if guard.refuses(client.Addr().Unmap().As4(), int(client.Port())) {
+			continue // the loop guard (guard.go)
 		}
 		if !cfg.Quiet {
 			fmt.Fprintf(w, "Client connected: %s\n", client.Addr().Unmap())

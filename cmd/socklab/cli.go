@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/sys"
+	"github.com/socklab/socklab/udp"
 )
 
 // usageError is a mistake in the command line: exit status 2.
@@ -177,5 +178,22 @@ func checkDuration(name string, d time.Duration) error {
 func announce(stderr io.Writer, asked, bound int) {
 	if asked == 0 {
 		fmt.Fprintf(stderr, "Listening on port %d\n", bound)
+	}
+}
+
+// guardFlags defines a UDP server's loop-guard flags, --no-loop-guard and
+// --rate, and returns the function that validates them once parsed. The
+// guard's Port is the bound port, which the caller sets after Listen.
+func guardFlags(fs *cmdFlags) func() (udp.LoopGuard, error) {
+	off := fs.Bool("no-loop-guard", false, "answer every datagram, as the tutorial does: no refusal of reserved source ports (below 1024), of the server's own port or of broadcast and multicast sources (CVE-1999-0103)")
+	rate := fs.Int("rate", 0, fmt.Sprintf("at most N replies a second to one source address, 0 (no bound) to %d; more are dropped and counted", udp.MaxRate))
+	return func() (udp.LoopGuard, error) {
+		if *rate < 0 || *rate > udp.MaxRate {
+			return udp.LoopGuard{}, usagef("invalid --rate %d: want 0 (no bound) to %d", *rate, udp.MaxRate)
+		}
+		if *off && *rate > 0 {
+			return udp.LoopGuard{}, usagef("--rate is part of the loop guard, which --no-loop-guard turns off")
+		}
+		return udp.LoopGuard{Off: *off, Rate: *rate}, nil
 	}
 }

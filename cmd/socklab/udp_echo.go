@@ -14,17 +14,25 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("udp-echo-server", "[flags] <port>",
 		"The UDP echo server of the tutorial's section 5: bind INADDR_ANY:<port>, then\n"+
 			"recvfrom and sendto each datagram back. C twin: udp/testdata/echo_server.c.\n"+
-			"Port 0 picks a free port and reports it. Stops on SIGINT, SIGTERM or SIGHUP.",
+			"Port 0 picks a free port and reports it. Stops on SIGINT, SIGTERM or SIGHUP.\n"+
+			"The loop guard refuses what could start an echo loop between two servers\n"+
+			"(CVE-1999-0103): a datagram from a reserved port, from the server's own port\n"+
+			"or from a broadcast or multicast source; --rate bounds the rest.",
 		[]string{"socklab udp-echo-server 7777", "socklab udp-echo-server --impl net --quiet 0"}, stdout)
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
 	bufsize := fs.Int("bufsize", udp.DefaultBufSize, fmt.Sprintf("receive buffer in bytes, 1 to %d", udp.MaxBufSize))
 	batch := fs.Int("batch", 0, fmt.Sprintf("raw only: recvmmsg/sendmmsg, up to N datagrams a call (1 to %d)", udp.MaxBatch))
 	quiet := fs.Bool("quiet", false, "do not print \"Client connected\" for each datagram")
+	loopGuard := guardFlags(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	if err := checkImpl(*impl); err != nil {
+		return err
+	}
+	guard, err := loopGuard()
+	if err != nil {
 		return err
 	}
 	port, err := parsePort(pos[0], true)
@@ -40,7 +48,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	if *batch > 0 && *impl != "raw" {
 		return usagef("--batch needs --impl raw: it is the recvmmsg/sendmmsg variant of the raw server")
 	}
-	cfg := udp.EchoConfig{BufSize: *bufsize, Batch: *batch, Log: stderr, Quiet: *quiet}
+	cfg := udp.EchoConfig{BufSize: *bufsize, Batch: *batch, Log: stderr, Quiet: *quiet, Guard: guard}
 
 	// Caught from here on, so that a signal during setup stops cleanly too.
 	sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
@@ -53,6 +61,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 		}
 		defer conn.Close()
 		announce(stderr, port, bound)
+		cfg.Guard.Port = bound
 		defer context.AfterFunc(sigctx, func() { conn.Close() })()
 		return udp.EchoNet(conn, cfg)
 	}
@@ -63,6 +72,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sys.Close(sock)
 	announce(stderr, port, bound)
+	cfg.Guard.Port = bound
 	defer context.AfterFunc(sigctx, func() { udp.Stop(sock) })()
 	if *batch > 0 {
 		return udp.EchoBatch(sock, cfg)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/socklab/socklab/sys"
@@ -32,8 +31,9 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 			"  fork-exec  re-exec this program per request, the socket as fd 3 (lengthy_forkexec.c)\n"+
 			"  async      one thread: epoll and a timerfd per request (lengthy_async.c)\n"+
 			"  prefork    --workers processes blocking in recvfrom on the shared socket (lengthy_prefork.c)\n"+
-			"Port 0 picks a free port and reports it. On SIGINT or SIGTERM the server stops\n"+
-			"receiving, lets the requests in progress reply, reaps its children and exits 0.",
+			"Port 0 picks a free port and reports it. On SIGINT, SIGTERM or SIGHUP the server\n"+
+			"stops receiving, lets the requests in progress reply, reaps its children and\n"+
+			"exits 0. The loop guard is udp-echo-server's (see its --help).",
 		[]string{"socklab udp-lengthy-server --mode fork 7777", "socklab udp-lengthy-server --mode async --delay 200ms 0"}, stdout)
 	mode := fs.String("mode", "iterative", "concurrency model: "+strings.Join(udp.Modes, ", "))
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net, --mode thread only)")
@@ -42,7 +42,12 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", udp.DefaultWorkers, "prefork: worker processes")
 	bufsize := fs.Int("bufsize", udp.DefaultBufSize, fmt.Sprintf("receive buffer in bytes, 1 to %d", udp.MaxBufSize))
 	quiet := fs.Bool("quiet", false, "do not print \"Client connected\" for each request")
+	loopGuard := guardFlags(fs)
 	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	guard, err := loopGuard()
 	if err != nil {
 		return err
 	}
@@ -84,10 +89,10 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 		return usagef("invalid --bufsize %d: want 1 to %d", *bufsize, udp.MaxBufSize)
 	}
 	cfg := udp.LengthyConfig{Delay: d, BufSize: *bufsize, MaxChildren: *maxChildren, Workers: *workers,
-		Command: lengthyChildCommand, Log: stderr, Quiet: *quiet}
+		Command: lengthyChildCommand, Log: stderr, Quiet: *quiet, Guard: guard}
 
 	// Caught from here on, so that a signal during setup stops cleanly too.
-	sigctx, release := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
 	defer release()
 
 	if *impl == "net" {
@@ -97,6 +102,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 		}
 		defer conn.Close()
 		announce(stderr, port, bound)
+		cfg.Guard.Port = bound
 		defer context.AfterFunc(sigctx, func() { udp.StopLengthyNet(conn) })()
 		return udp.ServeThreadNet(conn, cfg)
 	}
@@ -107,6 +113,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sys.Close(sock)
 	announce(stderr, port, bound)
+	cfg.Guard.Port = bound
 	defer context.AfterFunc(sigctx, func() { udp.StopLengthy(sock) })()
 	serve := map[string]func(int, udp.LengthyConfig) error{
 		"iterative": udp.ServeIterative, "thread": udp.ServeThread, "fork": udp.ServeFork,
@@ -128,12 +135,12 @@ func validMode(m string) bool {
 // (udp.RoleChild) or prefork worker (udp.RoleWorker) on the socket the
 // server left as its fd 3, and returns the exit status: 2 for arguments or
 // a descriptor that no server would have given it, 1 for a failure while
-// serving. SIGINT and SIGTERM are ignored: the server stops its children
+// serving. SIGINT, SIGTERM and SIGHUP are ignored: the server stops its children
 // (by shutting the socket down), and a Ctrl-C at the terminal, which
 // reaches the whole process group, must not cut the requests in progress
 // short.
 func runLengthyRole(role string, args []string, stderr io.Writer) int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	signal.Ignore(stopSignals...)
 	var err error
 	if role == udp.RoleChild {
 		delay, client, request, perr := udp.ParseChildArgs(args)

@@ -481,9 +481,12 @@ func TestUDPLengthyRoleInArgv(t *testing.T) {
 		{[]string{udp.RoleChild, "1s", "127.0.0.1:0", "6869"}, `client "127.0.0.1:0"`},
 		{[]string{udp.RoleChild, "1s", "127.0.0.1:7", "hi"}, `message "hi"`},
 		{[]string{udp.RoleChild, "1s", "127.0.0.1:7", "6869"}, "descriptor 3 is not the server's socket"},
-		{[]string{udp.RoleWorker, "1s", "0", "quiet"}, `buffer size "0"`},
-		{[]string{udp.RoleWorker, "1s", "255", "loud"}, `"loud": want quiet or verbose`},
-		{[]string{udp.RoleWorker, "1s", "255", "quiet"}, "descriptor 3 is not the server's socket"},
+		{[]string{udp.RoleWorker, "1s", "255", "quiet"}, "want DELAY BUFSIZE quiet|verbose PORT RATE|off, got 3 arguments"},
+		{[]string{udp.RoleWorker, "1s", "0", "quiet", "7777", "0"}, `buffer size "0"`},
+		{[]string{udp.RoleWorker, "1s", "255", "loud", "7777", "0"}, `"loud": want quiet or verbose`},
+		{[]string{udp.RoleWorker, "1s", "255", "quiet", "port", "0"}, `port "port": want 0 to 65535`},
+		{[]string{udp.RoleWorker, "1s", "255", "quiet", "7777", "-1"}, `rate "-1": want off or 0 to 1000000`},
+		{[]string{udp.RoleWorker, "1s", "255", "quiet", "7777", "off"}, "descriptor 3 is not the server's socket"},
 	} {
 		r := runCmd(t, 10*time.Second, socklab(c.args...)...)
 		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) {

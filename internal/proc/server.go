@@ -47,6 +47,37 @@ func Start(ctx context.Context, name string, argv, env []string) (*Server, error
 	return s, nil
 }
 
+// StartAt starts argv, a server given a fixed port (which it does not
+// report), with env added to this process's environment, and waits at
+// most StartTimeout for ready to report that it serves, asking every
+// 20 ms. On error nothing is left running.
+func StartAt(ctx context.Context, name string, argv, env []string, port int, ready func() bool) (*Server, error) {
+	s := newServer(name, argv, env)
+	s.Cmd.Stdout, s.Cmd.Stderr = s.Out, s.Out
+	if err := s.Cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the %s server: %w", name, err)
+	}
+	served := make(chan int, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for !ready() {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+		served <- port
+	}()
+	if err := s.waitPort(ctx, served); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // StartPipe is Start with the server's stderr a pipe of one page, the
 // least the kernel allows, whose read end it returns once it has read the
 // "Listening on port N" line from it: the caller reads on, stops reading

@@ -52,7 +52,9 @@ var netDifferences = []Known{
 			"since Go 1.24 a TCP listener is IPPROTO_MPTCP where the kernel has Multipath TCP (it serves " +
 			"plain TCP clients); C and the raw program name IPPROTO_UDP or IPPROTO_TCP, as the tutorial does"},
 	{"net-broadcast", "net", []Pattern{{TwinOnly, "setsockopt", "SO_BROADCAST"}},
-		"net sets SO_BROADCAST on every UDP socket (setDefaultSockopts, src/net/sockopt_linux.go)"},
+		"net sets SO_BROADCAST on every UDP socket (setDefaultSockopts, src/net/sockopt_linux.go); " +
+			"the net servers clear it again (udp.ListenNet), so that, as in C, the kernel refuses a reply " +
+			"to a forged broadcast source with EACCES"},
 	{"net-reuseaddr", "net", []Pattern{{TwinOnly, "setsockopt", "SO_REUSEADDR"}},
 		"net sets SO_REUSEADDR on every listening TCP socket (setDefaultListenerSockopts), so that a " +
 			"restarted server can bind at once"},

@@ -21,12 +21,19 @@
  *                   signal, so a request in progress is finished as in Go
  *   reply           the end of the lengthy action: toupper, then sendto
  *                   with MSG_DONTWAIT, reported when short or failed
+ *   refused         the echo-loop guard of udp/guard.go: a datagram from a
+ *                   reserved port, the server's own port, 0/8, 224/4 or
+ *                   240/4, or over SOCKLAB_RATE replies a second to one
+ *                   address, is dropped and counted, reported at most once
+ *                   a second; SOCKLAB_NO_LOOP_GUARD (--no-loop-guard) turns
+ *                   it off. guard_flush reports the rest at exit
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +47,7 @@
 static volatile sig_atomic_t stop;
 static volatile sig_atomic_t stop_sock = -1; /* shut down by on_signal when set */
 static volatile sig_atomic_t children;       /* forked and not yet reaped */
+static int guard_port;                        /* the server's own port, set by bind_on */
 
 static inline void on_signal(int sig) {
   int saved = errno;
@@ -116,6 +124,7 @@ static inline int bind_on(const char *arg) {
       die("Failed to get socket name");
     fprintf(stderr, "Listening on port %d\n", ntohs(server.sin_port));
   }
+  guard_port = ntohs(server.sin_port);
   return sock;
 }
 
@@ -158,3 +167,112 @@ static inline int reply(int sock, char *message, ssize_t len, struct sockaddr_in
   }
   return 0;
 }
+
+/* The echo-loop guard, udp/guard.go's guard: the same rules, the same
+ * fixed table of GCRA buckets, the same report. No system call but the
+ * vDSO's clock_gettime, which strace does not see. */
+#define GUARD_SETS 256
+#define GUARD_WAYS 4
+enum { REFUSED_RESERVED, REFUSED_OWN_PORT, REFUSED_BAD_SOURCE, REFUSED_RATE, REFUSED_REASONS };
+static const char *const refused_names[REFUSED_REASONS] = {"reserved port", "own port", "bad source", "over rate"};
+static struct {
+  int ready, off;
+  long rate;
+  long long interval, burst, start, reported; /* ns; reported < 0: never */
+  struct { uint32_t addr; int used; long long tat; } buckets[GUARD_SETS][GUARD_WAYS];
+  int counts[REFUSED_REASONS], pending, total;
+  struct sockaddr_in last;
+} guard;
+
+static inline long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void guard_init(void) {
+  const char *rate = getenv("SOCKLAB_RATE");
+  guard.ready = 1;
+  guard.off = getenv("SOCKLAB_NO_LOOP_GUARD") != NULL;
+  guard.rate = rate ? atol(rate) : 0;
+  if (guard.rate > 0) {
+    guard.interval = 1000000000LL / guard.rate;
+    guard.burst = guard.interval > 250000000LL ? guard.interval : 250000000LL;
+  }
+  guard.start = now_ns();
+  guard.reported = -1;
+}
+
+static inline int guard_take(uint32_t addr) {
+  long long now = now_ns() - guard.start, tat;
+  uint32_t h = addr * 2654435761u;
+  int i, way = 0;
+  for (i = 0; i < GUARD_WAYS; i++) {
+    if (guard.buckets[h >> 24][i].used && guard.buckets[h >> 24][i].addr == addr)
+      break;
+    if (guard.buckets[h >> 24][way].used &&
+        (!guard.buckets[h >> 24][i].used || guard.buckets[h >> 24][i].tat < guard.buckets[h >> 24][way].tat))
+      way = i;
+  }
+  if (i == GUARD_WAYS) {
+    i = way;
+    guard.buckets[h >> 24][i].addr = addr;
+    guard.buckets[h >> 24][i].used = 1;
+    guard.buckets[h >> 24][i].tat = now;
+  }
+  tat = guard.buckets[h >> 24][i].tat > now ? guard.buckets[h >> 24][i].tat : now;
+  if (tat - now + guard.interval > guard.burst)
+    return 0;
+  guard.buckets[h >> 24][i].tat = tat + guard.interval;
+  return 1;
+}
+
+static inline void guard_report(long long now) {
+  int i;
+  const char *sep = "";
+  if (guard.pending == 0)
+    return;
+  fprintf(stderr, "Loop guard refused %d datagrams (", guard.pending);
+  for (i = 0; i < REFUSED_REASONS; i++) {
+    if (guard.counts[i] > 0) {
+      fprintf(stderr, "%s%s %d", sep, refused_names[i], guard.counts[i]);
+      sep = ", ";
+    }
+    guard.counts[i] = 0;
+  }
+  fprintf(stderr, "), last from %s:%d; %d so far; --no-loop-guard answers them\n",
+          inet_ntoa(guard.last.sin_addr), ntohs(guard.last.sin_port), guard.total);
+  guard.pending = 0;
+  guard.reported = now;
+}
+
+/* 1 when the datagram from client is to be dropped; counted and reported */
+static inline int refused(struct sockaddr_in *client) {
+  uint32_t addr = ntohl(client->sin_addr.s_addr);
+  int port = ntohs(client->sin_port), reason = -1;
+  long long now;
+  if (!guard.ready)
+    guard_init();
+  if (guard.off)
+    return 0;
+  if (port < 1024)
+    reason = REFUSED_RESERVED;
+  else if (port == guard_port)
+    reason = REFUSED_OWN_PORT;
+  else if ((addr >> 24) == 0 || (addr >> 24) >= 224)
+    reason = REFUSED_BAD_SOURCE;
+  else if (guard.rate > 0 && !guard_take(addr))
+    reason = REFUSED_RATE;
+  if (reason < 0)
+    return 0;
+  guard.counts[reason]++;
+  guard.pending++;
+  guard.total++;
+  guard.last = *client;
+  now = now_ns();
+  if (guard.reported < 0 || now - guard.reported >= 1000000000LL)
+    guard_report(now);
+  return 1;
+}
+
+static inline void guard_flush(void) { guard_report(now_ns()); }

@@ -39,11 +39,14 @@ int main(int argc, char *argv[]) {
       truncated(&echoclient, received, "echoed");
       continue;
     }
+    if (refused(&echoclient))
+      continue; /* the loop guard (common.h) */
     connected(&echoclient);
     if (sendto(sock, buffer, received, MSG_DONTWAIT, (struct sockaddr *)&echoclient,
                sizeof(echoclient)) != received)
       perror("Mismatch in number of echo'd bytes");
   }
+  guard_flush();
   close(sock);
   return 0;
 }

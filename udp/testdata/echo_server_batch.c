@@ -60,6 +60,8 @@ int main(int argc, char *argv[]) {
                 inet_ntoa(peers[i].sin_addr), ntohs(peers[i].sin_port));
         continue;
       }
+      if (refused(&peers[i]))
+        continue; /* the loop guard (common.h) */
       connected(&peers[i]);
       iovs[i].iov_len = msgs[i].msg_len;
       if (out != i) {
@@ -77,6 +79,7 @@ int main(int argc, char *argv[]) {
       sent += m;
     }
   }
+  guard_flush();
   close(sock);
   return 0;
 }

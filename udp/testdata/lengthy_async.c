@@ -109,6 +109,8 @@ int main(int argc, char *argv[]) {
         truncated(&client, received, "answered");
         continue;
       }
+      if (refused(&client))
+        continue; /* the loop guard (common.h) */
       connected(&client);
       if ((p = find(nslots, -1)) == NULL) {
         dropped(&client, waiting, nslots, &drops);
@@ -130,6 +132,7 @@ int main(int argc, char *argv[]) {
     }
   }
   close(epfd);
+  guard_flush();
   close(sock);
   return 0;
 }

@@ -121,6 +121,8 @@ int main(int argc, char *argv[]) {
       truncated(&client, received, "answered");
       continue;
     }
+    if (refused(&client))
+      continue; /* the loop guard (common.h) */
     connected(&client);
     sigprocmask(SIG_BLOCK, &chld, &oldmask); /* the count is ours until the fork is counted */
     if (children >= max_children) {
@@ -148,6 +150,7 @@ int main(int argc, char *argv[]) {
   }
   while (children > 0) /* the children in progress finish */
     reap(0);
+  guard_flush();
   close(sock);
   return 0;
 }

@@ -49,9 +49,12 @@ int main(int argc, char *argv[]) {
       truncated(&client, received, "answered");
       continue;
     }
+    if (refused(&client))
+      continue; /* the loop guard (common.h) */
     connected(&client);
     lengthy_action(sock, buffer, received, &client, delay_ms);
   }
+  guard_flush();
   close(sock);
   return 0;
 }

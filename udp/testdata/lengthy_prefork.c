@@ -49,12 +49,16 @@ static void worker(int sock, long delay_ms) {
                         (struct sockaddr *)&client, &clientlen);
     if (received < 0)
       die("Failed to receive message");
-    if (received == 0 && clientlen == 0)
-      return; /* shut down: no datagram, no sender */
+    if (received == 0 && clientlen == 0) { /* shut down: no datagram, no sender */
+      guard_flush();
+      return;
+    }
     if (received > BUFFSIZE) {
       truncated(&client, received, "answered");
       continue;
     }
+    if (refused(&client))
+      continue; /* the loop guard (common.h) */
     connected(&client);
     lengthy_action(sock, buffer, received, &client, delay_ms);
   }

@@ -73,6 +73,8 @@ int main(int argc, char *argv[]) {
       truncated(&client, received, "answered");
       continue;
     }
+    if (refused(&client))
+      continue; /* the loop guard (common.h) */
     connected(&client);
     if (__atomic_load_n(&live, __ATOMIC_SEQ_CST) >= max_children) {
       dropped(&client, max_children, max_children, &drops);
@@ -97,6 +99,7 @@ int main(int argc, char *argv[]) {
   }
   while (__atomic_load_n(&live, __ATOMIC_SEQ_CST) > 0) /* the threads in progress finish */
     sleep_ms(1);
+  guard_flush();
   close(sock);
   return 0;
 }
