@@ -28,10 +28,11 @@ import (
 //     be a client, which the tutorial's server would echo for ever.
 //
 // Differences from the C twin, from Go itself:
-//   - C stops on SIGINT/SIGTERM through EINTR from recvfrom; a Go signal
-//     reaches a Go thread, not the blocked one, so Stop calls
-//     shutdown(SHUT_RDWR), which wakes recvfrom with 0 bytes and no
-//     sender. strace shows that shutdown before the final close.
+//   - a C signal handler interrupts the blocked recvfrom (EINTR) and shuts
+//     the socket down for reading, lest a signal caught just before the
+//     call be lost; a Go signal reaches a Go thread, not the blocked one,
+//     so Stop makes the same shutdown(SHUT_RD), which wakes recvfrom with
+//     0 bytes and no sender. Both traces show it before the final close.
 
 // EchoConfig configures Echo, EchoNet and EchoBatch.
 type EchoConfig struct {
@@ -125,11 +126,15 @@ func Echo(fd int, cfg EchoConfig) error {
 	}
 }
 
-// Stop wakes a server blocked in Echo or EchoBatch on fd: shutdown(2) with
-// SHUT_RDWR. On an unbound-peer UDP socket the kernel wakes the readers and
-// still answers ENOTCONN, which Stop does not report.
+// Stop stops a UDP server receiving on fd, as the C twins' signal handler
+// does (testdata/common.h): shutdown(SHUT_RD), which wakes every recvfrom,
+// recvmmsg and epoll_wait on the socket, in this process and in the
+// children that share it, with no datagram from no sender. The socket can
+// still send, so that the requests in progress of a lengthy server get
+// their replies. The ENOTCONN that the kernel reports for an unconnected
+// UDP socket (after waking the readers) is not an error.
 func Stop(fd int) error {
-	err := sys.Shutdown(fd, unix.SHUT_RDWR)
+	err := sys.Shutdown(fd, unix.SHUT_RD)
 	if err != nil && !errors.Is(err, unix.ENOTCONN) {
 		return err
 	}

@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -26,7 +25,7 @@ import (
 //	lengthy_prefork.go    testdata/lengthy_prefork.c    N workers sharing the socket (Go re-execs them)
 //
 // Every server is started on a socket from Listen and stopped with
-// StopLengthy, and shares these differences from the tutorial (and with
+// Stop, and shares these differences from the tutorial (and with
 // its C twin, where there is one):
 //   - recvfrom passes MSG_TRUNC: a datagram longer than the buffer is
 //     reported and not answered as if it were whole;
@@ -52,6 +51,12 @@ type LengthyConfig struct {
 	Log         io.Writer     // "Client connected" lines and reports; nil discards
 	Quiet       bool          // no "Client connected" lines
 	Guard       LoopGuard     // the echo-loop guard (guard.go)
+	// Done, once closed, ends the receiving loop after the request in
+	// hand, as the C twins' signal handler sets their stop flag; a
+	// blocked recvfrom is woken by Stop. With Done nil a server stops
+	// once Stop has been called and no datagram is queued, which a
+	// steady sender never allows.
+	Done <-chan struct{}
 }
 
 // DefaultDelay is the tutorial's sleep(5).
@@ -64,6 +69,10 @@ const DefaultMaxChildren = 64
 // DefaultWorkers is the number of prefork workers when
 // LengthyConfig.Workers is 0: one per request of the stress client.
 const DefaultWorkers = 20
+
+// MaxWorkers bounds --workers: more processes than that blocked on one
+// socket serve no one faster, and each costs a process slot and memory.
+const MaxWorkers = 1024
 
 // Modes lists the concurrency models, in the order of the tutorial's text.
 var Modes = []string{"iterative", "thread", "fork", "fork-exec", "async", "prefork"}
@@ -79,25 +88,21 @@ func (c LengthyConfig) maxChildren() int {
 	return c.MaxChildren
 }
 
+// stopping reports whether Done is closed: the C twins' while (!stop).
+func (c LengthyConfig) stopping() bool {
+	select {
+	case <-c.Done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (c LengthyConfig) workers() int {
 	if c.Workers <= 0 {
 		return DefaultWorkers
 	}
 	return c.Workers
-}
-
-// StopLengthy stops a lengthy-action server receiving on fd:
-// shutdown(SHUT_RD), which wakes every recvfrom and epoll_wait on the
-// socket, in this process and in the children that share it. Unlike Stop
-// (SHUT_RDWR), it leaves the socket able to send, so that the requests in
-// progress still get their replies. The ENOTCONN that the kernel reports
-// for an unconnected UDP socket (after waking the readers) is not an error.
-func StopLengthy(fd int) error {
-	err := sys.Shutdown(fd, unix.SHUT_RD)
-	if err != nil && !errors.Is(err, unix.ENOTCONN) {
-		return err
-	}
-	return nil
 }
 
 // ToUpper upper-cases the ASCII letters of p in place, as the C twins'

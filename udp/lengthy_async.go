@@ -29,7 +29,7 @@ import (
 // requests are bounded by MaxChildren, each in a preallocated slot.
 //
 // Difference from the C twin: C stops on EINTR from epoll_wait; Go's
-// StopLengthy shuts the socket down for reading, which epoll reports as
+// Stop shuts the socket down for reading, which epoll reports as
 // EPOLLRDHUP (watched beside EPOLLIN; a non-blocking recvfrom on a socket
 // shut down this way says EAGAIN, not 0). The loop then receives no more
 // (datagrams still queued are not served), stops watching the socket
@@ -43,7 +43,7 @@ type pending struct {
 }
 
 // ServeAsync serves requests on fd from one goroutine with epoll and a
-// timerfd per request until StopLengthy is called on fd; it returns nil
+// timerfd per request until Stop is called on fd; it returns nil
 // once the pending requests have been answered. It does not close fd. It
 // allocates nothing per request once each slot has been used.
 func ServeAsync(fd int, cfg LengthyConfig) error {
@@ -94,7 +94,7 @@ func ServeAsync(fd int, cfg LengthyConfig) error {
 				waiting--
 				continue
 			}
-			if ev.Events&unix.EPOLLRDHUP != 0 { // StopLengthy
+			if ev.Events&unix.EPOLLRDHUP != 0 { // Stop
 				receiving = false
 				if waiting > 0 { // it stays readable: stop watching it
 					if err := ep.Del(fd); err != nil {

@@ -69,7 +69,7 @@ func TestLengthyOnTheWire(t *testing.T) {
 				errs = append(errs, fmt.Errorf("client %d: %q, %v", n, buf[:max(got, 0)], err))
 			}
 		}
-		StopLengthy(fd)
+		Stop(fd)
 		if err := <-done; err != nil {
 			return err
 		}

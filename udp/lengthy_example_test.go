@@ -29,7 +29,7 @@ func serve(run func(fd int, cfg udp.LengthyConfig) error, word string) {
 	done := make(chan error)
 	go func() { done <- run(fd, udp.LengthyConfig{Delay: 10 * time.Millisecond, Log: os.Stdout}) }()
 	ask(port, word)
-	udp.StopLengthy(fd)
+	udp.Stop(fd)
 	fmt.Println("server:", <-done)
 }
 
@@ -129,7 +129,7 @@ func ExampleStress() {
 	res := udp.Stress([4]byte{127, 0, 0, 1}, port, "Hello world", udp.StressConfig{Clients: 20, Timeout: 5 * time.Second})
 	fmt.Println("right replies:", res.Replies, "error:", res.Err())
 	fmt.Println("within two delays:", res.Elapsed < 200*time.Millisecond)
-	udp.StopLengthy(fd)
+	udp.Stop(fd)
 	fmt.Println("server:", <-done)
 	// Output:
 	// right replies: 20 error: <nil>

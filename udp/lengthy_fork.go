@@ -40,10 +40,10 @@ import (
 //     around its count; when the bound is reached the main loop reaps
 //     first, then drops, as C does.
 //
-// On StopLengthy the loop ends and ServeFork waits for the children in
+// On Stop the loop ends and ServeFork waits for the children in
 // progress (they reply), as C does, so no zombie is left.
 
-// ServeFork serves each request on fd in a forked child until StopLengthy
+// ServeFork serves each request on fd in a forked child until Stop
 // is called on fd; it returns nil once every child has been reaped. It
 // does not close fd. The parent allocates nothing per request.
 func ServeFork(fd int, cfg LengthyConfig) error {
@@ -77,14 +77,14 @@ func ServeFork(fd int, cfg LengthyConfig) error {
 		kids.reap(0) // the children in progress finish; none is left a zombie
 	}()
 
-	for {
+	for !cfg.stopping() {
 		clientlen := sys.SizeofSockaddrIn
 		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
 			return fmt.Errorf("Failed to receive message: %w", err)
 		}
 		if received == 0 && clientlen == 0 {
-			return nil // StopLengthy: no datagram, no sender
+			return nil // Stop: no datagram, no sender
 		}
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
@@ -112,6 +112,7 @@ func ServeFork(fd int, cfg LengthyConfig) error {
 		}
 		kids.mu.Unlock()
 	}
+	return nil // Done
 }
 
 // children is the set of live children, bounded by cap(pids). Its lock

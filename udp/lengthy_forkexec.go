@@ -41,7 +41,7 @@ import (
 //   - each child is waited for by a goroutine (exec.Cmd.Wait, through a
 //     pidfd), where C reaps on SIGCHLD;
 //   - the loop ends when recvfrom returns no datagram from no sender
-//     (StopLengthy), where C's ends on EINTR.
+//     (Stop), where C's ends on EINTR.
 //
 // The program chooses the role: its first argument after Command is
 // RoleChild or RoleWorker, which no usage text lists; it parses the rest
@@ -59,7 +59,7 @@ const (
 const ChildFD = 3
 
 // ServeForkExec serves each request on fd in a new process running
-// cfg.Command with the child role, until StopLengthy is called on fd; it
+// cfg.Command with the child role, until Stop is called on fd; it
 // returns nil once every child has exited. It does not close fd.
 func ServeForkExec(fd int, cfg LengthyConfig) error {
 	if len(cfg.Command) == 0 {
@@ -79,14 +79,14 @@ func ServeForkExec(fd int, cfg LengthyConfig) error {
 	live := make(chan struct{}, bound)
 	var wg sync.WaitGroup
 	defer wg.Wait() // the children in progress finish
-	for {
+	for !cfg.stopping() {
 		clientlen := sys.SizeofSockaddrIn
 		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
 			return fmt.Errorf("Failed to receive message: %w", err)
 		}
 		if received == 0 && clientlen == 0 {
-			return nil // StopLengthy: no datagram, no sender
+			return nil // Stop: no datagram, no sender
 		}
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
@@ -115,6 +115,7 @@ func ServeForkExec(fd int, cfg LengthyConfig) error {
 			}
 		})
 	}
+	return nil // Done
 }
 
 // socketFile returns a close-on-exec duplicate of fd as an *os.File, for

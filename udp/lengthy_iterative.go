@@ -19,10 +19,12 @@ import (
 // delays (the tutorial measured 103.96 s for 20 x 5 s). The differences
 // shared by every lengthy server are listed in lengthy.go; this one sleeps
 // with time.Sleep, which parks the goroutine, where C calls nanosleep(2),
-// and it stops when recvfrom returns no datagram from no sender (after
-// StopLengthy), where C stops when recvfrom fails with EINTR.
+// and a blocked recvfrom is woken by Stop (no datagram from no
+// sender), where C's fails with EINTR. Both check their stop (Done, C's
+// flag) before each recvfrom, so that a steady sender cannot keep a
+// stopped server serving its queue.
 
-// ServeIterative serves requests on fd one at a time until StopLengthy is
+// ServeIterative serves requests on fd one at a time until Stop is
 // called on fd, then returns nil. It does not close fd. It allocates
 // nothing per request.
 func ServeIterative(fd int, cfg LengthyConfig) error {
@@ -31,14 +33,14 @@ func ServeIterative(fd int, cfg LengthyConfig) error {
 	defer log.guard.flush()
 	buffer := make([]byte, cfg.bufSize())
 	var client sys.SockaddrIn
-	for {
+	for !cfg.stopping() {
 		clientlen := sys.SizeofSockaddrIn
 		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
 			return fmt.Errorf("Failed to receive message: %w", err)
 		}
 		if received == 0 && clientlen == 0 {
-			return nil // StopLengthy: no datagram, no sender
+			return nil // Stop: no datagram, no sender
 		}
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
@@ -51,4 +53,5 @@ func ServeIterative(fd int, cfg LengthyConfig) error {
 		time.Sleep(cfg.Delay) // lengthy_action
 		reply(fd, buffer[:received], &client, w)
 	}
+	return nil // Done
 }

@@ -46,7 +46,7 @@ func rawLengthy(serve func(int, LengthyConfig) error) func(testing.TB, LengthyCo
 		cfg.Log = lb
 		done := make(chan error, 1)
 		go func() { done <- serve(fd, cfg) }()
-		return lengthyServer{port: port, log: lb, stop: stopper(t, func() error { return StopLengthy(fd) },
+		return lengthyServer{port: port, log: lb, stop: stopper(t, func() error { return Stop(fd) },
 			func() { sys.Close(fd) }, done, cfg.Delay)}
 	}
 }

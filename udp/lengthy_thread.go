@@ -26,11 +26,11 @@ import (
 //   - the requests in progress are counted by a channel of MaxChildren
 //     slots, where C counts them in an atomic int;
 //   - the loop ends when recvfrom returns no datagram from no sender
-//     (StopLengthy), where C's ends on EINTR; ServeThread returns once
+//     (Stop), where C's ends on EINTR; ServeThread returns once
 //     the goroutines in progress have replied, as C waits for its threads.
 
 // ServeThread serves each request on fd in a goroutine of its own until
-// StopLengthy is called on fd; it returns nil after the requests in
+// Stop is called on fd; it returns nil after the requests in
 // progress have been answered. It does not close fd.
 func ServeThread(fd int, cfg LengthyConfig) error {
 	w := &lockedWriter{w: cfg.log()}
@@ -42,14 +42,14 @@ func ServeThread(fd int, cfg LengthyConfig) error {
 	live := make(chan struct{}, bound)
 	var wg sync.WaitGroup
 	defer wg.Wait() // the threads in progress finish
-	for {
+	for !cfg.stopping() {
 		clientlen := sys.SizeofSockaddrIn
 		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &client, &clientlen)
 		if err != nil {
 			return fmt.Errorf("Failed to receive message: %w", err)
 		}
 		if received == 0 && clientlen == 0 {
-			return nil // StopLengthy: no datagram, no sender
+			return nil // Stop: no datagram, no sender
 		}
 		if received > len(buffer) {
 			log.truncated(&client, received, len(buffer))
@@ -72,6 +72,7 @@ func ServeThread(fd int, cfg LengthyConfig) error {
 			lengthyAction(fd, msg, &to, cfg.Delay, w)
 		})
 	}
+	return nil // Done
 }
 
 // lengthyAction is the tutorial's lengthy_action: sleep, then reply.

@@ -34,7 +34,7 @@ func ServeThreadNet(conn *net.UDPConn, cfg LengthyConfig) error {
 	drops := 0
 	guard := newGuard(cfg.Guard, w)
 	defer guard.flush()
-	for {
+	for !cfg.stopping() {
 		received, _, flags, client, err := conn.ReadMsgUDPAddrPort(buffer, nil)
 		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return nil // StopLengthyNet, or Close
@@ -72,6 +72,7 @@ func ServeThreadNet(conn *net.UDPConn, cfg LengthyConfig) error {
 			}
 		})
 	}
+	return nil // Done
 }
 
 // StopLengthyNet stops ServeThreadNet on conn: a read deadline in the past

@@ -24,7 +24,7 @@ func ExampleStressNet() {
 
 	res := udp.StressNet("localhost", port, "by name", udp.StressConfig{Clients: 3, Timeout: 5 * time.Second, Out: os.Stdout})
 	fmt.Println("right replies:", res.Replies, "error:", res.Err())
-	udp.StopLengthy(fd)
+	udp.Stop(fd)
 	fmt.Println("server:", <-done)
 	// Unordered output:
 	// Received: BY NAME [0]

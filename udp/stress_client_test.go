@@ -32,7 +32,7 @@ func upperServer(t *testing.T) int {
 	done := make(chan error, 1)
 	go func() { done <- ServeIterative(fd, LengthyConfig{Quiet: true}) }()
 	t.Cleanup(func() {
-		StopLengthy(fd)
+		Stop(fd)
 		if err := <-done; err != nil {
 			t.Errorf("server: %v", err)
 		}

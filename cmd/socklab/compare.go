@@ -516,7 +516,7 @@ func startCompareServer(isTCP, upper bool) (int, func(), error) {
 	// scheduler happens to be quick (net-eagain explains both).
 	if upper {
 		go func() { done <- udp.ServeThread(sock, udp.LengthyConfig{Delay: compareDelay, Quiet: true}) }()
-		return port, func() { udp.StopLengthy(sock); <-done; sys.Close(sock) }, nil
+		return port, func() { udp.Stop(sock); <-done; sys.Close(sock) }, nil
 	}
 	go func() { done <- udp.Echo(sock, udp.EchoConfig{Quiet: true}) }()
 	return port, func() { udp.Stop(sock); <-done; sys.Close(sock) }, nil

@@ -39,7 +39,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net, --mode thread only)")
 	delay := fs.String("delay", udp.DefaultDelay.String(), "how long each request takes (a Go duration: 5s, 200ms)")
 	maxChildren := fs.Int("max-children", udp.DefaultMaxChildren, "thread, fork, fork-exec, async: requests in progress at once; more are dropped and counted")
-	workers := fs.Int("workers", udp.DefaultWorkers, "prefork: worker processes")
+	workers := fs.Int("workers", udp.DefaultWorkers, fmt.Sprintf("prefork: worker processes, 1 to %d", udp.MaxWorkers))
 	bufsize := fs.Int("bufsize", udp.DefaultBufSize, fmt.Sprintf("receive buffer in bytes, 1 to %d", udp.MaxBufSize))
 	quiet := fs.Bool("quiet", false, "do not print \"Client connected\" for each request")
 	loopGuard := guardFlags(fs)
@@ -79,8 +79,8 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	if set["max-children"] && (*mode == "iterative" || *mode == "prefork") {
 		return usagef("--max-children is for the thread, fork, fork-exec and async modes")
 	}
-	if *workers < 1 {
-		return usagef("invalid --workers %d: want 1 or more", *workers)
+	if *workers < 1 || *workers > udp.MaxWorkers {
+		return usagef("invalid --workers %d: want 1 to %d", *workers, udp.MaxWorkers)
 	}
 	if set["workers"] && *mode != "prefork" {
 		return usagef("--workers is for --mode prefork")
@@ -94,6 +94,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	// Caught from here on, so that a signal during setup stops cleanly too.
 	sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
 	defer release()
+	cfg.Done = sigctx.Done() // the loop ends after the request in hand
 
 	if *impl == "net" {
 		conn, bound, err := udp.ListenNet(port)
@@ -114,7 +115,7 @@ func runUDPLengthyServer(args []string, stdout, stderr io.Writer) error {
 	defer sys.Close(sock)
 	announce(stderr, port, bound)
 	cfg.Guard.Port = bound
-	defer context.AfterFunc(sigctx, func() { udp.StopLengthy(sock) })()
+	defer context.AfterFunc(sigctx, func() { udp.Stop(sock) })()
 	serve := map[string]func(int, udp.LengthyConfig) error{
 		"iterative": udp.ServeIterative, "thread": udp.ServeThread, "fork": udp.ServeFork,
 		"fork-exec": udp.ServeForkExec, "async": udp.ServeAsync, "prefork": udp.ServePrefork,
@@ -135,22 +136,25 @@ func validMode(m string) bool {
 // (udp.RoleChild) or prefork worker (udp.RoleWorker) on the socket the
 // server left as its fd 3, and returns the exit status: 2 for arguments or
 // a descriptor that no server would have given it, 1 for a failure while
-// serving. SIGINT, SIGTERM and SIGHUP are ignored: the server stops its children
-// (by shutting the socket down), and a Ctrl-C at the terminal, which
-// reaches the whole process group, must not cut the requests in progress
-// short.
+// serving. A child ignores SIGINT, SIGTERM and SIGHUP: a Ctrl-C at the
+// terminal, which reaches the whole process group, must not cut its
+// request short. A worker takes them for the end of its loop, after the
+// request in progress (udp.LengthyConfig.Done): the server forwards its
+// own stop so, and shuts the socket down to wake the workers' recvfrom.
 func runLengthyRole(role string, args []string, stderr io.Writer) int {
-	signal.Ignore(stopSignals...)
 	var err error
 	if role == udp.RoleChild {
+		signal.Ignore(stopSignals...)
 		delay, client, request, perr := udp.ParseChildArgs(args)
 		if err = childSocket(perr); err == nil {
 			err = udp.ServeRequest(udp.ChildFD, request, &client, delay)
 		}
 	} else {
+		sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
+		defer release()
 		cfg, perr := udp.ParseWorkerArgs(args)
 		if err = childSocket(perr); err == nil {
-			cfg.Log = stderr
+			cfg.Log, cfg.Done = stderr, sigctx.Done()
 			err = udp.ServeIterative(udp.ChildFD, cfg)
 		}
 	}

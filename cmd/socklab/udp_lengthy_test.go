@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/socklab/socklab/internal/cref"
 	"github.com/socklab/socklab/internal/proc"
 	"github.com/socklab/socklab/internal/strace"
@@ -145,7 +147,8 @@ func TestUDPLengthyBadInput(t *testing.T) {
 		{"delay negative", []string{"udp-lengthy-server", "--delay=-1s", "0"}, 2, `^invalid --delay -1s: must not be negative\n$`},
 		{"max-children 0", []string{"udp-lengthy-server", "--mode", "fork", "--max-children", "0", "0"}, 2, `^invalid --max-children 0: want 1 or more\n$`},
 		{"max-children iterative", []string{"udp-lengthy-server", "--max-children", "3", "0"}, 2, `^--max-children is for the thread, fork, fork-exec and async modes\n$`},
-		{"workers 0", []string{"udp-lengthy-server", "--mode", "prefork", "--workers", "0", "0"}, 2, `^invalid --workers 0: want 1 or more\n$`},
+		{"workers 0", []string{"udp-lengthy-server", "--mode", "prefork", "--workers", "0", "0"}, 2, `^invalid --workers 0: want 1 to 1024\n$`},
+		{"workers 100000", []string{"udp-lengthy-server", "--mode", "prefork", "--workers", "100000", "0"}, 2, `^invalid --workers 100000: want 1 to 1024\n$`},
 		{"workers fork", []string{"udp-lengthy-server", "--mode", "fork", "--workers", "3", "0"}, 2, `^--workers is for --mode prefork\n$`},
 		{"net fork", []string{"udp-lengthy-server", "--mode", "fork", "--impl", "net", "0"}, 2, `^--impl net exists for --mode thread only\n$`},
 		{"no port", []string{"udp-lengthy-server", "--mode", "fork"}, 2, `^expected 1 argument, got 0` + usage},
@@ -230,13 +233,18 @@ func TestUDPLengthyTruncated(t *testing.T) {
 // children finish (their clients get the replies), every one is reaped
 // before the server exits 0, and none is left behind. The signal comes
 // once every request has been received ("Client connected"), for a
-// prefork server's workers exist before any request does.
+// prefork server's workers exist before any request does. SIGHUP (a
+// closed terminal) does the same, where by default it would kill the
+// server at once and leave its children to init.
 func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 	for _, s := range []struct {
 		name, mode string
 		c          bool
-	}{{"fork", "fork", false}, {"fork-exec", "fork-exec", false}, {"prefork", "prefork", false},
-		{"c-fork", "fork", true}, {"c-fork-exec", "fork-exec", true}, {"c-prefork", "prefork", true}} {
+		sig        syscall.Signal
+	}{{"fork", "fork", false, syscall.SIGTERM}, {"fork-exec", "fork-exec", false, syscall.SIGTERM}, {"prefork", "prefork", false, syscall.SIGTERM},
+		{"c-fork", "fork", true, syscall.SIGTERM}, {"c-fork-exec", "fork-exec", true, syscall.SIGTERM}, {"c-prefork", "prefork", true, syscall.SIGTERM},
+		{"fork/SIGHUP", "fork", false, syscall.SIGHUP}, {"prefork/SIGHUP", "prefork", false, syscall.SIGHUP},
+		{"c-fork/SIGHUP", "fork", true, syscall.SIGHUP}, {"c-fork-exec/SIGHUP", "fork-exec", true, syscall.SIGHUP}, {"c-prefork/SIGHUP", "prefork", true, syscall.SIGHUP}} {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			const delay = 600 * time.Millisecond
@@ -256,8 +264,8 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 			}()
 			waitConnected(t, p, 5, 5*time.Second)
 			kids := waitChildren(t, p.Cmd.Process.Pid, 5, 5*time.Second)
-			if code := p.stop(t, syscall.SIGTERM); code != 0 {
-				t.Errorf("exit status %d on SIGTERM with children running\n%s", code, p.Stderr())
+			if code := p.stop(t, s.sig); code != 0 {
+				t.Errorf("exit status %d on %v with children running\n%s", code, s.sig, p.Stderr())
 			}
 			exited := time.Now()
 			for _, pid := range kids {
@@ -267,11 +275,115 @@ func TestUDPLengthySIGTERMWithChildren(t *testing.T) {
 			}
 			o := <-outc
 			if o.r.code != 0 {
-				t.Errorf("the requests in progress at SIGTERM: exit %d\n%s%s", o.r.code, o.r.stdout, o.r.stderr)
+				t.Errorf("the requests in progress at %v: exit %d\n%s%s", s.sig, o.r.code, o.r.stdout, o.r.stderr)
 			}
 			if o.done.After(exited.Add(100 * time.Millisecond)) {
 				t.Errorf("the last reply came %v after the server exited", o.done.Sub(exited))
 			}
+		})
+	}
+}
+
+// SIGTERM while datagrams keep arriving: 15 queued at once, then one every
+// 20 ms. Stop means stop receiving: every server finishes the requests in
+// progress and exits 0 within a delay or so, however many are queued. The
+// iterative and prefork servers used to serve the queue, one delay a
+// request, for as long as the sender went on.
+func TestUDPLengthyStopUnderLoad(t *testing.T) {
+	const delay = time.Second
+	for _, s := range lengthyServers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			p := startServer(t, s.argv(t, delay, true)...)
+			fd, err := sys.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sys.Close(fd)
+			to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, p.Port)
+			for i := range 15 {
+				if _, err := sys.Sendto(fd, []byte("queued "+strconv.Itoa(i)), 0, &to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan struct{})
+			sent := make(chan int, 1)
+			go func() { // the steady sender, bounded in count and time
+				n := 0
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for ; n < 1000; n++ {
+					select {
+					case <-done:
+						sent <- n
+						return
+					case <-tick.C:
+						sys.Sendto(fd, []byte("steady"), 0, &to)
+					}
+				}
+				sent <- n
+			}()
+			time.Sleep(300 * time.Millisecond) // a request in progress, more queued
+			start := time.Now()
+			code := p.stop(t, syscall.SIGTERM)
+			took := time.Since(start)
+			close(done)
+			n := <-sent
+			if code != 0 {
+				t.Errorf("exit status %d on SIGTERM under load\n%s", code, p.Stderr())
+			}
+			if took > delay+2*time.Second {
+				t.Errorf("stopped %v after SIGTERM, want within the delay in progress (%v) and 2 s", took.Round(time.Millisecond), delay)
+			}
+			// The requests in progress were answered before the exit: the
+			// one an iterative server had, all 15 for the others.
+			replies := 0
+			var buf [64]byte
+			for {
+				if _, err := sys.Recvfrom(fd, buf[:], unix.MSG_DONTWAIT, nil, nil); err != nil {
+					break
+				}
+				replies++
+			}
+			if want := 15; !s.concurrent && replies < 1 || s.concurrent && replies < want {
+				t.Errorf("%d replies to the requests in progress at SIGTERM, want 1 (iterative) or %d", replies, want)
+			}
+			t.Logf("stopped in %v; %d steady datagrams sent; %d replies", took.Round(time.Millisecond), n, replies)
+		})
+	}
+}
+
+// A prefork server asked for the most workers stops during its start-up:
+// SIGTERM right after "Listening on port N" forks no more, the workers
+// started end, and the server exits 0 with none left behind.
+func TestUDPPreforkStopDuringStartup(t *testing.T) {
+	for name, argv := range map[string]func() []string{
+		"go": func() []string {
+			return socklab("udp-lengthy-server", "--mode", "prefork", "--workers", strconv.Itoa(udp.MaxWorkers), "--quiet", "0")
+		},
+		"c": func() []string { return quietC(lengthyC(t, "prefork"), "0", "5000", strconv.Itoa(udp.MaxWorkers)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := startServer(t, argv()...)
+			time.Sleep(100 * time.Millisecond)
+			kids := proc.Descendants(p.Cmd.Process.Pid)
+			start := time.Now()
+			code := p.stop(t, syscall.SIGTERM)
+			took := time.Since(start)
+			if code != 0 {
+				t.Errorf("exit status %d on SIGTERM during start-up\n%s", code, p.Stderr())
+			}
+			// Starting all 1024 Go workers takes 2.5 s on an idle 2-core
+			// machine; stopping the start-up, 0.1 s.
+			if took > 1500*time.Millisecond {
+				t.Errorf("stopped %v after SIGTERM during start-up, want under 1.5 s", took.Round(time.Millisecond))
+			}
+			for _, pid := range kids {
+				if proc.Exists(pid) {
+					t.Errorf("worker %d outlived the server", pid)
+				}
+			}
+			t.Logf("%d workers when stopped; stopped in %v", len(kids), took.Round(time.Millisecond))
 		})
 	}
 }

@@ -74,7 +74,7 @@ func TestUDPEchoParity(t *testing.T) {
 		c := traceServer(t, []string{"recvfrom"}, []string{cBinary(t, "udp/testdata/echo_server.c"), "0"})
 		raw := traceServer(t, []string{"recvfrom"}, socklab("udp-echo-server", "0"))
 		net := traceServer(t, []string{"epoll_pwait"}, socklab("udp-echo-server", "--impl", "net", "0"), strace.ReadinessSyscalls()...)
-		if got, want := families(c), "socket bind getsockname recvfrom sendto recvfrom close"; got != want {
+		if got, want := families(c), "socket bind getsockname recvfrom sendto recvfrom shutdown close"; got != want {
 			t.Fatalf("C server: %s, want %s", got, want)
 		}
 		if d := strace.Parity(raw, c); len(d) > 0 {

@@ -135,7 +135,7 @@ func lengthyRun(ctx context.Context, cfg Config, mode, impl string, delay time.D
 		}[mode]
 		go func() { done <- serve(fd, lcfg) }()
 		stop = func() error {
-			err := udp.StopLengthy(fd)
+			err := udp.Stop(fd)
 			drain(fd) // after Ctrl-C: the iterative server and prefork's workers would serve what is queued
 			return errors.Join(err, <-done, sys.Close(fd))
 		}

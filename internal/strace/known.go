@@ -90,7 +90,7 @@ var netDifferences = []Known{
 		"the raw and C servers reply with MSG_DONTWAIT, so that a full send buffer drops the reply " +
 			"instead of blocking the loop; the net twin's socket is non-blocking already"},
 	{"net-close", "net", []Pattern{{RawOnly, "shutdown", ""}},
-		"the raw server is woken by shutdown(SHUT_RDWR) from its signal goroutine; the net twin's Close " +
+		"the raw server is woken by shutdown from its signal goroutine; the net twin's Close " +
 			"wakes the goroutine parked in the poller instead"},
 }
 

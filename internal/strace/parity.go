@@ -11,11 +11,11 @@ type Extra struct {
 // RawExtras returns the steps a raw Go program may add to its C twin's.
 func RawExtras() []Extra {
 	return []Extra{
-		{"shutdown", "a blocking Go server is stopped from a signal-handling goroutine; shutdown " +
-			"(SHUT_RDWR, or SHUT_RD where requests in progress must still reply) wakes the thread " +
-			"blocked in recvfrom or accept, which a blocking C UDP server gets from EINTR (Go installs its " +
-			"handlers with SA_RESTART and delivers signals to another thread). The TCP servers' C " +
-			"twins shut their listening sockets down too, and make the same shutdown"},
+		{"shutdown", "a blocking Go program is stopped from a signal-handling goroutine; shutdown " +
+			"wakes the thread blocked in recvfrom or accept, which a blocking C program gets from EINTR " +
+			"(Go installs its handlers with SA_RESTART and delivers signals to another thread). The C " +
+			"servers' handlers shut their sockets down too, lest a signal caught just before the " +
+			"blocking call be lost, and make the same shutdown"},
 	}
 }
 

@@ -2,7 +2,7 @@
  * udp/echo_server.go's Listen and udp/lengthy.go's report and reply:
  *
  *   die             perror and exit(1), as the tutorial's Die
- *   catch_signals   SIGINT and SIGTERM set stop; no SA_RESTART, so a
+ *   catch_signals   SIGINT, SIGTERM and SIGHUP set stop; no SA_RESTART, so a
  *                   blocked recvfrom or epoll_wait fails with EINTR;
  *                   SIGPIPE ignored, so a closed stderr costs the reports
  *                   only (a stalled one blocks the server in write)
@@ -74,6 +74,7 @@ static inline void catch_signals(void) {
   sa.sa_handler = on_signal; /* no SA_RESTART: a blocked call fails with EINTR */
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL); /* a closed terminal stops the server too, with cleanup */
 }
 
 /* waits for the children that have ended (WNOHANG) or for all (0) */

@@ -8,7 +8,7 @@
  * datagram larger than the buffer is reported instead of echoed cut short;
  * sendto passes MSG_DONTWAIT, so a full send buffer drops (and reports) one
  * reply instead of stalling the loop; a failed sendto is not fatal;
- * SIGINT/SIGTERM end the loop and the socket is closed before exit(0);
+ * SIGINT/SIGTERM/SIGHUP end the loop and the socket is closed before exit(0);
  * SOCKLAB_QUIET in the environment stands for the Go version's --quiet.
  */
 #include "common.h"
@@ -26,6 +26,7 @@ int main(int argc, char *argv[]) {
   }
   catch_signals();
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before recvfrom cannot be lost */
   while (!stop) {
     clientlen = sizeof(echoclient);
     received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC,
@@ -35,6 +36,8 @@ int main(int argc, char *argv[]) {
         continue;
       die("Failed to receive message");
     }
+    if (received == 0 && clientlen == 0)
+      break; /* shut down by the handler: no datagram, no sender */
     if (received > BUFFSIZE) {
       truncated(&echoclient, received, "echoed");
       continue;

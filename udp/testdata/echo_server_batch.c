@@ -6,7 +6,7 @@
  *   socket -> bind -> loop { recvmmsg(n) -> report each -> sendmmsg(n) }
  *
  * Usage: echo_server_batch <port> [batch] (batch 1..1024, default 32). Port 0
- * is allowed and reported; SIGINT/SIGTERM close the socket and exit(0);
+ * is allowed and reported; SIGINT/SIGTERM/SIGHUP close the socket and exit(0);
  * SOCKLAB_QUIET in the environment stands for --quiet. sendmmsg passes
  * MSG_DONTWAIT: replies that do not fit the send buffer are dropped and
  * reported, as in echo_server.c.
@@ -36,6 +36,7 @@ int main(int argc, char *argv[]) {
   }
   catch_signals();
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before recvmmsg cannot be lost */
   while (!stop) {
     /* reset every header: the compaction below moves them around */
     for (int i = 0; i < batch; i++) {
@@ -55,6 +56,10 @@ int main(int argc, char *argv[]) {
     }
     int out = 0;
     for (int i = 0; i < n; i++) {
+      if (msgs[i].msg_hdr.msg_namelen == 0) {
+        n = i; /* shut down by the handler: no datagram, no sender */
+        break;
+      }
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
         fprintf(stderr, "Datagram from %s:%d truncated; not echoed\n",
                 inet_ntoa(peers[i].sin_addr), ntohs(peers[i].sin_port));

@@ -17,9 +17,11 @@
  * also passes MSG_DONTWAIT, so a datagram that vanished between epoll_wait
  * and recvfrom cannot block the loop; at most max_children (64) requests
  * wait for their timers, each in a slot, over which a request is dropped
- * and counted on stderr. On SIGINT/SIGTERM epoll_wait fails with EINTR and
- * the loop ends; the instance and then the socket are closed. The helpers
- * are in common.h.
+ * and counted on stderr. On SIGINT/SIGTERM/SIGHUP epoll_wait fails with EINTR:
+ * the loop receives no more, stops watching the socket (EPOLL_CTL_DEL) if
+ * timers are pending, as the Go version does, and runs until they have
+ * fired and their requests are answered; the instance and then the socket
+ * are closed. The helpers are in common.h.
  */
 #include "common.h"
 #include <stdint.h>
@@ -46,7 +48,7 @@ static struct pending *find(int nslots, int timer) {
 }
 
 int main(int argc, char *argv[]) {
-  int sock, epfd, timer, n, i, drops = 0, waiting = 0;
+  int sock, epfd, timer, n, i, drops = 0, waiting = 0, receiving = 1;
   struct sockaddr_in client;
   char buffer[BUFFSIZE];
   socklen_t clientlen;
@@ -72,6 +74,7 @@ int main(int argc, char *argv[]) {
     slots[i].timer = -1;
 
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before epoll_wait makes the socket ready */
   if ((epfd = epoll_create1(0)) < 0)
     die("Failed to create epoll instance");
   ev.events = EPOLLIN;
@@ -79,7 +82,13 @@ int main(int argc, char *argv[]) {
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, sock, &ev) < 0)
     die("Failed to watch the socket");
 
-  while (!stop) {
+  while (receiving || waiting > 0) {
+    if (receiving && stop) { /* receive no more; the requests waiting get their replies */
+      receiving = 0;
+      if (waiting > 0 && epoll_ctl(epfd, EPOLL_CTL_DEL, sock, NULL) < 0)
+        die("Failed to stop watching the socket");
+      continue;
+    }
     if ((n = epoll_wait(epfd, events, nslots + 1, -1)) < 0) {
       if (errno == EINTR)
         continue;
@@ -97,6 +106,8 @@ int main(int argc, char *argv[]) {
         waiting--;
         continue;
       }
+      if (!receiving)
+        continue;
       clientlen = sizeof(client);
       received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC | MSG_DONTWAIT,
                           (struct sockaddr *)&client, &clientlen);

@@ -10,9 +10,9 @@
  * Additions, mirrored by the Go version: port 0 reported, MSG_TRUNC,
  * MSG_DONTWAIT replies, SOCKLAB_QUIET (see lengthy_iterative.c); at most
  * max_children (64) live children, over which the parent reaps what it can
- * and then drops the request, counted on stderr; the child resets SIGINT
- * and SIGTERM to their defaults and reports a failed sendto in its exit
- * status, which the parent prints; on SIGINT/SIGTERM the loop ends and the
+ * and then drops the request, counted on stderr; the child resets SIGINT,
+ * SIGTERM and SIGHUP to their defaults and reports a failed sendto in its exit
+ * status, which the parent prints; on SIGINT/SIGTERM/SIGHUP the loop ends and the
  * children in progress finish and are reaped before the socket is closed.
  * SIGCHLD is caught with SA_RESTART, so recvfrom is not interrupted by it.
  * The helpers are in common.h.
@@ -47,6 +47,7 @@ int main(int argc, char *argv[]) {
   catch_signals();
   catch_sigchld(&chld);
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before recvfrom cannot be lost */
   while (!stop) {
     clientlen = sizeof(client);
     received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC,
@@ -56,6 +57,8 @@ int main(int argc, char *argv[]) {
         continue;
       die("Failed to receive message");
     }
+    if (received == 0 && clientlen == 0)
+      break; /* shut down by the handler: no datagram, no sender */
     if (received > BUFFSIZE) {
       truncated(&client, received, "answered");
       continue;
@@ -74,6 +77,7 @@ int main(int argc, char *argv[]) {
     if ((pid = fork()) == 0) { /* child */
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
+      signal(SIGHUP, SIG_DFL);
       sigprocmask(SIG_SETMASK, &oldmask, NULL);
       lengthy_action(sock, buffer, received, &client, delay_ms);
       _exit(0);

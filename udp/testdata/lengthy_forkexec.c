@@ -18,9 +18,9 @@
  * Additions, mirrored by the Go version: port 0 reported, MSG_TRUNC,
  * MSG_DONTWAIT replies, SOCKLAB_QUIET (see lengthy_iterative.c); at most
  * max_children (64) children, over which a request is dropped and counted
- * on stderr; a child ignores SIGINT and SIGTERM and dies with the server
+ * on stderr; a child ignores SIGINT, SIGTERM and SIGHUP and dies with the server
  * (PR_SET_PDEATHSIG); a failed sendto is its exit status 1, which the
- * parent reports; on SIGINT/SIGTERM the loop ends and the children in
+ * parent reports; on SIGINT/SIGTERM/SIGHUP the loop ends and the children in
  * progress finish and are reaped before the socket is closed.
  *
  * Differences from the Go version, from Go itself: os/exec creates the
@@ -50,6 +50,7 @@ static int child(int argc, char *argv[]) {
 
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   if (argc != 5) {
     fprintf(stderr, "%s: want DELAY IP:PORT MESSAGE, got %d arguments\n", ROLE_CHILD, argc - 2);
     return 2;
@@ -107,6 +108,7 @@ int main(int argc, char *argv[]) {
   catch_signals();
   catch_sigchld(&chld);
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before recvfrom cannot be lost */
   snprintf(delay, sizeof(delay), "%ldms", delay_ms);
   while (!stop) {
     clientlen = sizeof(client);
@@ -117,6 +119,8 @@ int main(int argc, char *argv[]) {
         continue;
       die("Failed to receive message");
     }
+    if (received == 0 && clientlen == 0)
+      break; /* shut down by the handler: no datagram, no sender */
     if (received > BUFFSIZE) {
       truncated(&client, received, "answered");
       continue;

@@ -9,7 +9,7 @@
  * Additions, mirrored by the Go version: port 0 is allowed and the chosen
  * port is reported; recvfrom asks for MSG_TRUNC, so a datagram larger than
  * the buffer is reported and not answered; replies go out with
- * MSG_DONTWAIT; SIGINT/SIGTERM end the loop (recvfrom fails with EINTR;
+ * MSG_DONTWAIT; SIGINT/SIGTERM/SIGHUP end the loop (recvfrom fails with EINTR;
  * a request in progress is finished first) and the socket is closed
  * before exit(0); SOCKLAB_QUIET stands for --quiet. The helpers are in
  * common.h.
@@ -36,6 +36,7 @@ int main(int argc, char *argv[]) {
   }
   catch_signals();
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before recvfrom cannot be lost */
   while (!stop) {
     clientlen = sizeof(client);
     received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC,
@@ -45,6 +46,8 @@ int main(int argc, char *argv[]) {
         continue;
       die("Failed to receive message");
     }
+    if (received == 0 && clientlen == 0)
+      break; /* shut down by the handler: no datagram, no sender */
     if (received > BUFFSIZE) {
       truncated(&client, received, "answered");
       continue;

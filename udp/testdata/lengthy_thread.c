@@ -10,7 +10,7 @@
  * Additions, mirrored by the Go version: port 0 reported, MSG_TRUNC,
  * MSG_DONTWAIT replies, SOCKLAB_QUIET (see lengthy_iterative.c); at most
  * max_children (64) requests in progress, over which a request is dropped
- * and counted on stderr; on SIGINT/SIGTERM the loop ends and the threads in
+ * and counted on stderr; on SIGINT/SIGTERM/SIGHUP the loop ends and the threads in
  * progress finish before the socket is closed. The helpers are in
  * common.h.
  */
@@ -57,9 +57,11 @@ int main(int argc, char *argv[]) {
   sigemptyset(&stopsigs); /* threads block them: SIGTERM must reach the main thread's recvfrom */
   sigaddset(&stopsigs, SIGINT);
   sigaddset(&stopsigs, SIGTERM);
+  sigaddset(&stopsigs, SIGHUP);
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   sock = bind_on(argv[1]);
+  shutdown_on_signal(sock); /* a signal just before recvfrom cannot be lost */
   while (!stop) {
     clientlen = sizeof(client);
     received = recvfrom(sock, buffer, BUFFSIZE, MSG_TRUNC,
@@ -69,6 +71,8 @@ int main(int argc, char *argv[]) {
         continue;
       die("Failed to receive message");
     }
+    if (received == 0 && clientlen == 0)
+      break; /* shut down by the handler: no datagram, no sender */
     if (received > BUFFSIZE) {
       truncated(&client, received, "answered");
       continue;
