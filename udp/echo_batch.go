@@ -36,7 +36,7 @@ func EchoBatch(fd int, cfg EchoConfig) error {
 	line := make([]byte, 0, 64)
 	guard := newGuard(cfg.Guard, w)
 	defer guard.flush()
-	for {
+	for !stopping(cfg.Done) {
 		b.Reset()
 		got, err := sys.Recvmmsg(fd, b.Hdrs, unix.MSG_WAITFORONE)
 		if err != nil {
@@ -77,4 +77,5 @@ func EchoBatch(fd int, cfg EchoConfig) error {
 			return nil
 		}
 	}
+	return nil // Done
 }

@@ -41,6 +41,21 @@ type EchoConfig struct {
 	Log     io.Writer // "Client connected" lines and reports; nil discards
 	Quiet   bool      // no "Client connected" lines; reports still go to Log
 	Guard   LoopGuard // the echo-loop guard (guard.go)
+	// Done, once closed, ends Echo's and EchoBatch's loop after the
+	// datagrams in hand, as the C twin's handler sets its stop flag; Stop
+	// wakes a blocked recvfrom. With Done nil the loop ends once Stop has
+	// been called and no datagram is queued, which a flood never allows.
+	Done <-chan struct{}
+}
+
+// stopping reports whether done is closed: the C twins' while (!stop).
+func stopping(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }
 
 // DefaultBufSize is the tutorial's BUFFSIZE.
@@ -97,7 +112,7 @@ func Echo(fd int, cfg EchoConfig) error {
 	var echoclient sys.SockaddrIn
 	guard := newGuard(cfg.Guard, w)
 	defer guard.flush()
-	for {
+	for !stopping(cfg.Done) {
 		clientlen := sys.SizeofSockaddrIn
 		received, err := sys.Recvfrom(fd, buffer, unix.MSG_TRUNC, &echoclient, &clientlen)
 		if err != nil {
@@ -124,6 +139,7 @@ func Echo(fd int, cfg EchoConfig) error {
 				sent, received, echoclient.String(), err)
 		}
 	}
+	return nil // Done
 }
 
 // Stop stops a UDP server receiving on fd, as the C twins' signal handler

@@ -89,14 +89,7 @@ func (c LengthyConfig) maxChildren() int {
 }
 
 // stopping reports whether Done is closed: the C twins' while (!stop).
-func (c LengthyConfig) stopping() bool {
-	select {
-	case <-c.Done:
-		return true
-	default:
-		return false
-	}
-}
+func (c LengthyConfig) stopping() bool { return stopping(c.Done) }
 
 func (c LengthyConfig) workers() int {
 	if c.Workers <= 0 {

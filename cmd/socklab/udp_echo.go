@@ -53,6 +53,7 @@ func runUDPEchoServer(args []string, stdout, stderr io.Writer) error {
 	// Caught from here on, so that a signal during setup stops cleanly too.
 	sigctx, release := signal.NotifyContext(context.Background(), stopSignals...)
 	defer release()
+	cfg.Done = sigctx.Done() // the loop ends after the datagram in hand
 
 	if *impl == "net" {
 		conn, bound, err := udp.ListenNet(port)

@@ -7,6 +7,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socklab/socklab/sys"
 )
 
 // Every input a user can get wrong: one line that says why, exit 2 for
@@ -150,5 +154,62 @@ func TestHelp(t *testing.T) {
 			strings.Count(r.stdout, "USAGE:") != 1 || !strings.Contains(r.stdout, "\nExamples:\n") || r.stderr != "" {
 			t.Errorf("socklab %s -h: exit %d, stdout %q, stderr %q", name, r.code, r.stdout, r.stderr)
 		}
+	}
+}
+
+// SIGTERM during a flood: every echo server, Go or C, stops within a
+// moment, exits 0, and says nothing about the datagrams still queued. The
+// raw server used to serve its queue for as long as the flood went on,
+// and to print a "Mismatch ... broken pipe" line for each datagram it
+// took after its socket was shut down for writing too.
+func TestUDPEchoStopUnderFlood(t *testing.T) {
+	for name, argv := range map[string]func() []string{
+		"raw":     func() []string { return socklab("udp-echo-server", "--quiet", "0") },
+		"batch":   func() []string { return socklab("udp-echo-server", "--batch", "32", "--quiet", "0") },
+		"net":     func() []string { return socklab("udp-echo-server", "--impl", "net", "--quiet", "0") },
+		"c":       func() []string { return quietC(cBinary(t, "udp/testdata/echo_server.c"), "0") },
+		"c-batch": func() []string { return quietC(cBinary(t, "udp/testdata/echo_server_batch.c"), "0", "32") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := startServer(t, argv()...)
+			fd, err := sys.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sys.Close(fd)
+			to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, p.Port)
+			done := make(chan struct{})
+			sent := make(chan int, 1)
+			go func() { // the flood, bounded in count and time
+				n := 0
+				end := time.Now().Add(10 * time.Second)
+				for ; n < 5000000 && time.Now().Before(end); n++ {
+					select {
+					case <-done:
+						sent <- n
+						return
+					default:
+					}
+					sys.Sendto(fd, []byte("flood"), unix.MSG_DONTWAIT, &to)
+				}
+				sent <- n
+			}()
+			time.Sleep(200 * time.Millisecond)
+			start := time.Now()
+			code := p.stop(t, syscall.SIGTERM)
+			took := time.Since(start)
+			close(done)
+			n := <-sent
+			if code != 0 {
+				t.Errorf("exit status %d on SIGTERM during a flood\n%s", code, p.Stderr())
+			}
+			if took > 2*time.Second {
+				t.Errorf("stopped %v after SIGTERM during a flood, want under 2 s", took.Round(time.Millisecond))
+			}
+			if out := p.Stderr(); strings.Count(out, "\n") > 1 {
+				t.Errorf("the server said more than its port:\n%.2000s", out)
+			}
+			t.Logf("stopped in %v; %d datagrams sent", took.Round(time.Millisecond), n)
+		})
 	}
 }
