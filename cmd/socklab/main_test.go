@@ -77,6 +77,14 @@ func (s server) stop(t testing.TB, sig syscall.Signal) int {
 	return state.ExitCode()
 }
 
+// timedStop is stop, and how long the server took to exit.
+func (s server) timedStop(t testing.TB, sig syscall.Signal) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	code := s.stop(t, sig)
+	return code, time.Since(start)
+}
+
 // result is what a finished command printed and returned.
 type result struct {
 	stdout, stderr string

@@ -178,28 +178,10 @@ func TestUDPEchoStopUnderFlood(t *testing.T) {
 			}
 			defer sys.Close(fd)
 			to := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, p.Port)
-			done := make(chan struct{})
-			sent := make(chan int, 1)
-			go func() { // the flood, bounded in count and time
-				n := 0
-				end := time.Now().Add(10 * time.Second)
-				for ; n < 5000000 && time.Now().Before(end); n++ {
-					select {
-					case <-done:
-						sent <- n
-						return
-					default:
-					}
-					sys.Sendto(fd, []byte("flood"), unix.MSG_DONTWAIT, &to)
-				}
-				sent <- n
-			}()
+			stopFlood := sendWhile(fd, &to, "flood", 0)
 			time.Sleep(200 * time.Millisecond)
-			start := time.Now()
-			code := p.stop(t, syscall.SIGTERM)
-			took := time.Since(start)
-			close(done)
-			n := <-sent
+			code, took := p.timedStop(t, syscall.SIGTERM)
+			n := stopFlood()
 			if code != 0 {
 				t.Errorf("exit status %d on SIGTERM during a flood\n%s", code, p.Stderr())
 			}
@@ -212,4 +194,29 @@ func TestUDPEchoStopUnderFlood(t *testing.T) {
 			t.Logf("stopped in %v; %d datagrams sent", took.Round(time.Millisecond), n)
 		})
 	}
+}
+
+// sendWhile sends payload to to from fd every interval (0: as fast as it
+// goes, MSG_DONTWAIT), at most 5 000 000 times and for 10 s, until the
+// returned function is called; that returns how many were sent.
+func sendWhile(fd int, to *sys.SockaddrIn, payload string, every time.Duration) func() int {
+	done := make(chan struct{})
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		end := time.Now().Add(10 * time.Second)
+		for ; n < 5000000 && time.Now().Before(end); n++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if every > 0 {
+				time.Sleep(every)
+			}
+			sys.Sendto(fd, []byte(payload), unix.MSG_DONTWAIT, to)
+		}
+	}()
+	return func() int { close(done); return <-sent }
 }

@@ -306,29 +306,10 @@ func TestUDPLengthyStopUnderLoad(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			done := make(chan struct{})
-			sent := make(chan int, 1)
-			go func() { // the steady sender, bounded in count and time
-				n := 0
-				tick := time.NewTicker(20 * time.Millisecond)
-				defer tick.Stop()
-				for ; n < 1000; n++ {
-					select {
-					case <-done:
-						sent <- n
-						return
-					case <-tick.C:
-						sys.Sendto(fd, []byte("steady"), 0, &to)
-					}
-				}
-				sent <- n
-			}()
+			stopSending := sendWhile(fd, &to, "steady", 20*time.Millisecond)
 			time.Sleep(300 * time.Millisecond) // a request in progress, more queued
-			start := time.Now()
-			code := p.stop(t, syscall.SIGTERM)
-			took := time.Since(start)
-			close(done)
-			n := <-sent
+			code, took := p.timedStop(t, syscall.SIGTERM)
+			n := stopSending()
 			if code != 0 {
 				t.Errorf("exit status %d on SIGTERM under load\n%s", code, p.Stderr())
 			}
@@ -367,9 +348,7 @@ func TestUDPPreforkStopDuringStartup(t *testing.T) {
 			p := startServer(t, argv()...)
 			time.Sleep(100 * time.Millisecond)
 			kids := proc.Descendants(p.Cmd.Process.Pid)
-			start := time.Now()
-			code := p.stop(t, syscall.SIGTERM)
-			took := time.Since(start)
+			code, took := p.timedStop(t, syscall.SIGTERM)
 			if code != 0 {
 				t.Errorf("exit status %d on SIGTERM during start-up\n%s", code, p.Stderr())
 			}
