@@ -28,12 +28,15 @@ func runCapture(args []string, stdout, stderr io.Writer) error {
 			"and without netlink: an AF_PACKET socket, the filter compiled to classic BPF and\n"+
 			"run in the kernel, loopback's duplicate outgoing copies dropped, the interface\n"+
 			"index from ioctl(SIOCGIFINDEX). Prints each frame as one tcpdump -nn line and a\n"+
-			"preview of its payload; -w also writes a pcap file that tcpdump -r reads. Stops\n"+
+			"preview of its payload (-v: the IPv4 header's fields first, as tcpdump -v); -w also\n"+
+			"writes a pcap file that tcpdump -r reads. --proto icmp shows echo requests and\n"+
+			"replies, unreachables and the like, as tcpdump names them. Stops\n"+
 			"after -c frames, after --timeout, or on SIGINT, SIGTERM or SIGHUP (exit 0, the file flushed).\n"+
 			"Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep on the binary).",
-		[]string{"socklab capture --proto udp --port 7777", "socklab capture -i lo -c 10 --timeout 5s -w echo.pcap"}, stdout)
+		[]string{"socklab capture --proto udp --port 7777 -c 10 -w echo.pcap", "socklab capture --proto icmp -v --timeout 5s"}, stdout)
 	iface := fs.String("i", "lo", "the interface to capture on")
-	proto := fs.String("proto", "any", "udp, tcp or any")
+	proto := fs.String("proto", "any", "udp, tcp, icmp or any")
+	verbose := fs.Bool("v", false, "print the IPv4 header's fields (tos, ttl, id, offset, flags, protocol, length, a bad checksum) before each frame, as tcpdump -v")
 	port := fs.Int("port", 0, "keep only frames from or to this port (0: every port)")
 	count := fs.Int("c", 0, "stop after this many frames (0: no limit)")
 	timeout := fs.Duration("timeout", 0, "stop after this long (0: run until SIGINT, SIGTERM or SIGHUP)")
@@ -47,13 +50,18 @@ func runCapture(args []string, stdout, stderr io.Writer) error {
 		filter.Proto = capture.UDP
 	case "tcp":
 		filter.Proto = capture.TCP
+	case "icmp":
+		filter.Proto = capture.ICMP
 	case "any":
 		filter.Proto = capture.Any
 	default:
-		return usagef("invalid --proto %q: want udp, tcp or any", *proto)
+		return usagef("invalid --proto %q: want udp, tcp, icmp or any", *proto)
 	}
 	if *port < 0 || *port > 65535 {
 		return usagef("invalid --port %d: want 1 to 65535, or 0 for every port", *port)
+	}
+	if *port != 0 && filter.Proto == capture.ICMP {
+		return usagef("--port needs --proto udp, tcp or any: ICMP has no ports")
 	}
 	if *count < 0 {
 		return usagef("invalid -c %d: must not be negative", *count)
@@ -89,7 +97,7 @@ func runCapture(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "listening on %s (%s), snaplen %d\n", *iface, filter, capture.Snaplen)
 
-	n, err := captureLoop(c, pcap, stdout, sigs, *count, *timeout)
+	n, err := captureLoop(c, pcap, stdout, sigs, *count, *timeout, *verbose)
 	if buf != nil { // also after an error: keep what was captured
 		if ferr := buf.Flush(); err == nil && ferr != nil {
 			err = fmt.Errorf("Failed to write the pcap file: %w", ferr)
@@ -101,7 +109,7 @@ func runCapture(args []string, stdout, stderr io.Writer) error {
 
 // captureLoop prints (and writes) frames until count, the timeout or a
 // signal, and returns how many it took.
-func captureLoop(c *capture.Capture, pcap *capture.Writer, stdout io.Writer, sigs <-chan os.Signal, count int, timeout time.Duration) (int, error) {
+func captureLoop(c *capture.Capture, pcap *capture.Writer, stdout io.Writer, sigs <-chan os.Signal, count int, timeout time.Duration, verbose bool) (int, error) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
@@ -129,7 +137,11 @@ func captureLoop(c *capture.Capture, pcap *capture.Writer, stdout io.Writer, sig
 			return n, err
 		}
 		n++
-		fmt.Fprintln(stdout, f.String()+preview(f))
+		line := f.String()
+		if verbose {
+			line = f.Verbose()
+		}
+		fmt.Fprintln(stdout, line+preview(f))
 		if pcap != nil {
 			if err := pcap.WriteFrame(f); err != nil {
 				return n, fmt.Errorf("Failed to write the pcap file: %w", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
 
@@ -32,6 +33,7 @@ type captureRun struct {
 	stderr   strings.Builder
 	done     chan struct{}
 	a, b, o  int // sockets: sender, receiver, and one on another port
+	icmp     int // a raw ICMP socket
 	bAddr    sys.SockaddrIn
 	oAddr    sys.SockaddrIn
 	pcapPath string
@@ -47,9 +49,15 @@ func (r *captureRun) Stderr() string {
 // there with args plus --port of b, until it reports it is listening.
 func startCapture(t *testing.T, args ...string) *captureRun {
 	t.Helper()
-	r := &captureRun{a: -1, b: -1, o: -1, done: make(chan struct{}), pcapPath: filepath.Join(t.TempDir(), "out.pcap")}
+	return startCaptureOn(t, true, args...)
+}
+
+// startCaptureOn is startCapture, with --port of b only if port.
+func startCaptureOn(t *testing.T, port bool, args ...string) *captureRun {
+	t.Helper()
+	r := &captureRun{a: -1, b: -1, o: -1, icmp: -1, done: make(chan struct{}), pcapPath: filepath.Join(t.TempDir(), "out.pcap")}
 	t.Cleanup(func() {
-		for _, fd := range []int{r.a, r.b, r.o} {
+		for _, fd := range []int{r.a, r.b, r.o, r.icmp} {
 			if fd >= 0 {
 				sys.Close(fd)
 			}
@@ -69,7 +77,14 @@ func startCapture(t *testing.T, args ...string) *captureRun {
 		if r.o, r.oAddr, err = loopbackUDP(); err != nil {
 			return err
 		}
-		argv := socklab(append([]string{"capture", "-w", r.pcapPath, "--port", fmt.Sprint(r.bAddr.PortOf())}, args...)...)
+		if r.icmp, err = sys.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP); err != nil {
+			return err
+		}
+		head := []string{"capture", "-w", r.pcapPath}
+		if port {
+			head = append(head, "--port", fmt.Sprint(r.bAddr.PortOf()))
+		}
+		argv := socklab(append(head, args...)...)
 		r.cmd = exec.Command(argv[0], argv[1:]...) // started on this thread: in the namespace
 		r.cmd.Stdout = &r.stdout
 		errPipe, err := r.cmd.StderrPipe()
@@ -303,7 +318,8 @@ func TestCaptureBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--proto", "icmp"}, `invalid --proto "icmp"`},
+		{[]string{"--proto", "igmp"}, `invalid --proto "igmp": want udp, tcp, icmp or any`},
+		{[]string{"--proto", "icmp", "--port", "7"}, "--port needs --proto udp, tcp or any: ICMP has no ports"},
 		{[]string{"--port", "70000"}, "invalid --port 70000"},
 		{[]string{"--port=-1"}, "invalid --port -1"},
 		{[]string{"-c=-1"}, "invalid -c -1"},
@@ -317,5 +333,78 @@ func TestCaptureBadFlags(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("capture %q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+// --proto icmp: an echo request sent on a raw socket, the kernel's reply,
+// and the port unreachable that a datagram to a closed port draws, each
+// line as tcpdump -nn prints it from the pcap file; with -v, the IPv4
+// header's line as tcpdump -v prints it.
+func TestCaptureICMP(t *testing.T) {
+	for _, verbose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v=%v", verbose), func(t *testing.T) {
+			args := []string{"--proto", "icmp", "-c", "3", "--timeout", "20s"}
+			if verbose {
+				args = append(args, "-v")
+			}
+			r := startCaptureOn(t, false, args...)
+			echo := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 0x1234, Seq: 1}
+			buf := gopacket.NewSerializeBuffer()
+			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, echo, gopacket.Payload(make([]byte, 56))); err != nil {
+				t.Fatal(err)
+			}
+			lo := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, 0)
+			if _, err := sys.Sendto(r.icmp, buf.Bytes(), 0, &lo); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond) // the reply before the unreachable
+			closed := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, 9)
+			if _, err := sys.Sendto(r.a, []byte("knock"), 0, &closed); err != nil {
+				t.Fatal(err)
+			}
+			if code := r.wait(t); code != 0 {
+				t.Fatalf("capture exit %d: %s", code, r.Stderr())
+			}
+			got := strings.Split(strings.TrimSpace(r.stdout.String()), "\n")
+			want := []string{
+				"IP 127.0.0.1 > 127.0.0.1: ICMP echo request, id 4660, seq 1, length 64",
+				"IP 127.0.0.1 > 127.0.0.1: ICMP echo reply, id 4660, seq 1, length 64",
+				"IP 127.0.0.1 > 127.0.0.1: ICMP 127.0.0.1 udp port 9 unreachable, length 41",
+			}
+			tcpdumpArgs := []string{"-nn", "-r", r.pcapPath}
+			if verbose {
+				tcpdumpArgs = append([]string{"-v"}, tcpdumpArgs...)
+				want = []string{"ICMP echo request", "ICMP echo reply", "udp port 9 unreachable"}
+			}
+			if len(got) != len(want)*map[bool]int{false: 1, true: 2}[verbose] {
+				t.Fatalf("printed:\n%s\nwant %d frames", r.stdout.String(), len(want))
+			}
+			out, err := exec.Command(testenv.Tool(t, "tcpdump"), tcpdumpArgs...).Output()
+			if err != nil {
+				t.Fatalf("tcpdump %v: %v", tcpdumpArgs, err)
+			}
+			tlines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			for i, w := range want {
+				line := got[i]
+				if verbose {
+					line = got[2*i] + "\n" + got[2*i+1]
+				}
+				if !strings.Contains(line, w) {
+					t.Errorf("frame %d: %q, want %q in it", i+1, line, w)
+				}
+			}
+			// tcpdump's own lines, from the pcap file socklab wrote, begin
+			// socklab's (tcpdump -v goes on after an unreachable with the
+			// datagram it quotes, which socklab leaves out).
+			if len(tlines) < len(got) || !verbose && len(tlines) != len(got) {
+				t.Fatalf("tcpdump printed %d lines, socklab %d:\n%s", len(tlines), len(got), out)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tlines[i]) {
+					t.Errorf("line %d: tcpdump prints %q, socklab printed %q", i+1, tlines[i], got[i])
+				}
+			}
+			t.Logf("socklab:\n%s\ntcpdump %v:\n%s", r.stdout.String(), tcpdumpArgs[:len(tcpdumpArgs)-1], out)
+		})
 	}
 }

@@ -89,6 +89,14 @@ func (f Frame) CheckIPv4() (Verdict, error) {
 	return Good, nil
 }
 
+// ipv4Checksum is the checksum ip's header should carry: the complement
+// of the sum of the header with its checksum field zero.
+func ipv4Checksum(ip *layers.IPv4) uint16 {
+	h := append([]byte(nil), ip.Contents...)
+	h[10], h[11] = 0, 0
+	return ^fold(sum(0, h))
+}
+
 // CheckUDP verifies the UDP checksum over the pseudo-header (source and
 // destination address, zero, protocol 17, UDP length), the UDP header and
 // the payload. It reports NotReady when the kernel marked the checksum

@@ -12,15 +12,18 @@ type Proto uint8
 
 // The transports a Filter can select.
 const (
-	Any Proto = 0                // every IPv4 frame; with a port, UDP and TCP
-	TCP Proto = unix.IPPROTO_TCP // 6
-	UDP Proto = unix.IPPROTO_UDP // 17
+	Any  Proto = 0                 // every IPv4 frame; with a port, UDP and TCP
+	ICMP Proto = unix.IPPROTO_ICMP // 1; no ports
+	TCP  Proto = unix.IPPROTO_TCP  // 6
+	UDP  Proto = unix.IPPROTO_UDP  // 17
 )
 
 func (p Proto) String() string {
 	switch p {
 	case Any:
 		return "ip"
+	case ICMP:
+		return "icmp"
 	case TCP:
 		return "tcp"
 	case UDP:
@@ -37,7 +40,7 @@ func (p Proto) String() string {
 // lo every frame passes twice, out and back in, and only the incoming copy
 // (PACKET_HOST) is kept.
 type Filter struct {
-	Proto Proto // Any, TCP or UDP
+	Proto Proto // Any, ICMP, TCP or UDP
 	Port  int   // if not 0, the source or the destination port must be Port
 }
 
@@ -86,8 +89,11 @@ func (f Filter) Instructions() ([]bpf.Instruction, error) {
 	if f.Port < 0 || f.Port > 0xffff {
 		return nil, fmt.Errorf("capture: filter port %d out of range", f.Port)
 	}
-	if f.Proto != Any && f.Proto != TCP && f.Proto != UDP {
-		return nil, fmt.Errorf("capture: filter protocol %d: want Any, TCP or UDP", uint8(f.Proto))
+	if f.Proto != Any && f.Proto != ICMP && f.Proto != TCP && f.Proto != UDP {
+		return nil, fmt.Errorf("capture: filter protocol %d: want Any, ICMP, TCP or UDP", uint8(f.Proto))
+	}
+	if f.Proto == ICMP && f.Port != 0 {
+		return nil, fmt.Errorf("capture: filter port %d: ICMP has no ports", f.Port)
 	}
 	prog := []bpf.Instruction{
 		bpf.LoadExtension{Num: bpf.ExtType},

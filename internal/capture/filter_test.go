@@ -63,6 +63,9 @@ func TestFilterVM(t *testing.T) {
 		{Filter{Any, 0}, arp, "ARP", false},
 		{Filter{Any, 0}, icmp, "ICMP, no port", true},
 		{Filter{Any, 7}, icmp, "ICMP with a port", false},
+		{Filter{ICMP, 0}, icmp, "icmp filter, ICMP frame", true},
+		{Filter{ICMP, 0}, udp, "icmp filter, udp frame", false},
+		{Filter{ICMP, 0}, tcp, "icmp filter, tcp frame", false},
 		{Filter{UDP, 7}, udp[:30], "truncated", false},
 	} {
 		if got := run(t, c.f, c.data); got != c.keep {
@@ -72,7 +75,7 @@ func TestFilterVM(t *testing.T) {
 }
 
 func TestFilterProgram(t *testing.T) {
-	for _, f := range []Filter{{Any, 0}, {UDP, 0}, {TCP, 0}, {Any, 7}, {UDP, 65535}, {TCP, 1}} {
+	for _, f := range []Filter{{Any, 0}, {UDP, 0}, {TCP, 0}, {ICMP, 0}, {Any, 7}, {UDP, 65535}, {TCP, 1}} {
 		prog, err := f.Instructions()
 		if err != nil {
 			t.Fatalf("%v: %v", f, err)
@@ -90,7 +93,7 @@ func TestFilterProgram(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []Filter{{Any, -1}, {UDP, 65536}, {Proto(1), 0}} {
+	for _, f := range []Filter{{Any, -1}, {UDP, 65536}, {Proto(2), 0}, {ICMP, 7}} {
 		if _, err := f.Assemble(); err == nil {
 			t.Errorf("%+v assembled", f)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,11 +291,51 @@ func TestSummaryOthers(t *testing.T) {
 	}{
 		{Decode(gopacket.CaptureInfo{}, arp), "ethertype 0x0806, length 42"},
 		{Decode(gopacket.CaptureInfo{}, arp[:5]), "truncated Ethernet header, length 5"},
-		{icmp, "IP 10.1.2.3 > 192.168.200.9: ICMP EchoRequest, length 12"},
+		{icmp, "IP 10.1.2.3 > 192.168.200.9: ICMP echo request, id 1, seq 1, length 12"},
 	} {
 		if got := c.f.Summary(); got != c.want {
 			t.Errorf("Summary = %q, want %q", got, c.want)
 		}
+	}
+}
+
+// ICMP frames read as tcpdump -nn prints them, and -v's header line as
+// tcpdump -v's, a bad header checksum named with the right one.
+func TestSummaryICMP(t *testing.T) {
+	// The datagram an unreachable quotes: its IPv4 header and 8 bytes on.
+	quoted := build(t, nil, &layers.UDP{SrcPort: 40000, DstPort: 9}, []byte("hello")).Data[14 : 14+28]
+	icmp := func(typ, code uint8, payload []byte) Frame {
+		return build(t, nil, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, code), Id: 7, Seq: 3}, payload)
+	}
+	for _, c := range []struct {
+		f    Frame
+		want string
+	}{
+		{icmp(layers.ICMPv4TypeEchoRequest, 0, make([]byte, 56)), "ICMP echo request, id 7, seq 3, length 64"},
+		{icmp(layers.ICMPv4TypeEchoReply, 0, make([]byte, 56)), "ICMP echo reply, id 7, seq 3, length 64"},
+		{icmp(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodePort, quoted), "ICMP 192.168.200.9 udp port 9 unreachable, length 36"},
+		{icmp(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeHost, quoted), "ICMP host 192.168.200.9 unreachable, length 36"},
+		{icmp(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeProtocol, quoted), "ICMP 192.168.200.9 protocol 17 unreachable, length 36"},
+		{icmp(layers.ICMPv4TypeTimeExceeded, layers.ICMPv4CodeTTLExceeded, quoted), "ICMP time exceeded in-transit, length 36"},
+		{icmp(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodePort, quoted[:10]), "ICMP unreachable, length 18"},
+	} {
+		if got, want := c.f.Summary(), "IP 10.1.2.3 > 192.168.200.9: "+c.want; got != want {
+			t.Errorf("Summary = %q, want %q", got, want)
+		}
+	}
+
+	f := icmp(layers.ICMPv4TypeEchoRequest, 0, make([]byte, 56))
+	want := "12:00:00.000000 IP (tos 0x0, ttl 64, id 48879, offset 0, flags [none], proto ICMP (1), length 84)\n" +
+		"    10.1.2.3 > 192.168.200.9: ICMP echo request, id 7, seq 3, length 64"
+	if got := f.Verbose(); got != want {
+		t.Errorf("Verbose =\n%s\nwant\n%s", got, want)
+	}
+	good := binary.BigEndian.Uint16(f.Data[14+10:])
+	f.Data[14+10] ^= 0x10 // the header checksum, wrong now
+	bad := Decode(gopacket.CaptureInfo{Timestamp: noon}, f.Data)
+	wantBad := fmt.Sprintf("flags [none], proto ICMP (1), length 84, bad cksum %x (->%x)!)", good^0x1000, good)
+	if got := bad.Verbose(); !strings.Contains(got, wantBad) {
+		t.Errorf("Verbose with a bad header checksum = %q, want it to contain %q", got, wantBad)
 	}
 }
 
