@@ -85,3 +85,22 @@ func TestProgress(t *testing.T) {
 		t.Errorf("plain %q, tty %q", b.String(), tty.String())
 	}
 }
+
+// An interrupted E3 may hold only points that failed: its plot is left
+// out with a reason, where the log axes made gonum panic.
+func TestPlotsInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	r := &Results{E3: &IdleResult{Points: []IdlePoint{{Server: "epoll", K: 10, Error: "interrupted"}}},
+		E1: &LengthyResult{Clients: 2, Delay: 0.1, Rows: []LengthyRow{{Mode: "iterative", Impl: "raw", Seconds: 0}}}}
+	files, err := r.Plots(dir)
+	if err != nil || len(files) != 1 || files[0] != "e1.svg" {
+		t.Fatalf("Plots of an interrupted run: %v, %v; want e1.svg only", files, err)
+	}
+	if err := r.E3.plot(filepath.Join(dir, "e3.svg")); err == nil {
+		t.Fatal("E3 plotted with no point measured")
+	}
+	r.E3.Points = append(r.E3.Points, IdlePoint{Server: "epoll", K: 100, P50: 20000, P99: 40000})
+	if files, err := r.Plots(dir); err != nil || len(files) != 2 {
+		t.Fatalf("Plots with one E3 point measured: %v, %v", files, err)
+	}
+}

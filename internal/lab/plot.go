@@ -79,14 +79,30 @@ func (r *Results) Plots(dir string) ([]string, error) {
 			fmt.Sprintf("E2 TCP slow clients: %d connections, %s a byte", r.E2.Clients, dur(seconds(r.E2.Dribble))),
 			"seconds", "one client's dribble time", names, secs, r.E2.Limit))
 	}
-	if r.E3 != nil && len(r.E3.Points) > 0 {
+	if r.E3 != nil && r.E3.measured() {
 		save("e3.svg", r.E3.plot(filepath.Join(dir, "e3.svg")))
 	}
 	return files, errors.Join(errs...)
 }
 
+// measured reports whether r has a point to plot: one measured without
+// error (an interrupted run may have none), whose latencies a log axis
+// can show.
+func (r *IdleResult) measured() bool {
+	for _, pt := range r.Points {
+		if pt.Error == "" && pt.P50 > 0 && pt.P99 > 0 && pt.K > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // plot draws p50 (solid) and p99 (dashed) against K, one color a server.
+// A log axis holds no zero: with no point measured there is no plot.
 func (r *IdleResult) plot(path string) error {
+	if !r.measured() {
+		return errors.New("no point measured")
+	}
 	p := plot.New()
 	p.Title.Text = "E3 idle connections: the active client's round trip"
 	p.X.Label.Text = "K idle connections"
@@ -102,7 +118,7 @@ func (r *IdleResult) plot(path string) error {
 				if q == "p99" {
 					v = pt.P99
 				}
-				if pt.Server == s[0] && pt.Error == "" && v > 0 {
+				if pt.Server == s[0] && pt.Error == "" && v > 0 && pt.K > 0 {
 					y := float64(v) / 1e3
 					xys = append(xys, plotter.XY{X: float64(pt.K), Y: y})
 					if lo == 0 || y < lo {
