@@ -38,7 +38,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	idle := fs.Duration("idle", 0, "close a connection silent this long (0: never, as the C twins); select --faithful: end a round this long after its last send (0: the tutorial's 5s)")
 	faithful := fs.Bool("faithful", false, "select only: the tutorial's fragile version (waits for --clients, spins, quits a round after 5 s idle)")
 	clients := fs.Int("clients", tcp.FaithfulClients, "select --faithful only: connections a round waits for")
-	maxClients := fs.Int("max-clients", 0, fmt.Sprintf("select and thread only: refuse clients beyond this many at once (0: select up to FD_SETSIZE, thread %d)", tcp.DefaultMaxThreads))
+	maxClients := fs.Int("max-clients", 0, fmt.Sprintf("select (not --faithful) and thread only: refuse clients beyond this many at once (0: select up to FD_SETSIZE, thread %d)", tcp.DefaultMaxThreads))
 	maxChildren := fs.Int("max-children", tcp.DefaultMaxChildren, "fork only: children at once; clients beyond are refused, counted on stderr")
 	backlog := fs.Int("backlog", 0, fmt.Sprintf("listen backlog, 1 to 65535 (0: 20 for iterative and select --faithful, else somaxconn, now %d)", tcp.Somaxconn()))
 	loops := fs.Int("loops", runtime.GOMAXPROCS(0), "epoll only: event loops, each on its own SO_REUSEPORT socket, 1 to 64")
@@ -71,6 +71,10 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		var needs []string
 		for _, m := range tcp.Models {
 			if contains(m.Flags, f.Name) {
+				if *faithful && m.Mode == *mode && !m.Faithful { // --mode select already
+					misplaced = usagef("--%s is not for --faithful: the tutorial's select server has no such bound, it waits for --clients a round and stops at FD_SETSIZE", f.Name)
+					return
+				}
 				need := "--mode " + m.Mode
 				if m.Faithful {
 					need += " --faithful"
