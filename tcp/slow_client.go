@@ -28,13 +28,14 @@ import (
 // Timeout, stayed silent) is reported by number and makes the run fail
 // instead of hanging or dying in one thread. From Go: goroutines instead
 // of threads, blocking raw sockets (each holds an OS thread while it
-// waits in recv); Timeout sets SO_RCVTIMEO and SO_SNDTIMEO, off by default.
+// waits in recv); Timeout sets SO_RCVTIMEO and SO_SNDTIMEO, which bounds the
+// connect too (as in client.go), off by default.
 
 // SlowConfig configures SlowClient and SlowClientNet.
 type SlowConfig struct {
 	Clients int           // connections at once; 0 means the tutorial's 20
 	Delay   time.Duration // between two bytes; the tutorial sleeps 0.1 s
-	Timeout time.Duration // for each send and recv; 0 waits forever
+	Timeout time.Duration // for the connect and each send and recv; 0 waits forever
 	Out     io.Writer     // "Received: ..." lines as connections finish; nil discards
 }
 
@@ -103,8 +104,9 @@ func slowRequest(server [4]byte, port int, message string, cfg SlowConfig) (stri
 	if err := setIdle(sock, cfg.Timeout); err != nil {
 		return "", err
 	}
+	start := time.Now()
 	if err := sys.Connect(sock, &echoserver); err != nil {
-		return "", fmt.Errorf("Failed to connect with server: %w", err)
+		return "", connectFailed(err, cfg.Timeout, time.Since(start))
 	}
 	for i := range len(message) {
 		if _, err := writen(sock, []byte{message[i]}); err != nil {

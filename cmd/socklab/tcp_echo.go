@@ -157,7 +157,7 @@ func runTCPEchoClient(args []string, stdout, stderr io.Writer) error {
 			"address only, as C does; the net twin also resolves names. Exit 1 if the echo differs.",
 		[]string{"socklab tcp-echo-client 127.0.0.1 hello 7777", "socklab tcp-echo-client --impl net --timeout 2s localhost hello 7777"}, stdout)
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
-	timeout := fs.Duration("timeout", 0, "give up on a send or recv after this long (SO_RCVTIMEO/SO_SNDTIMEO); 0 waits forever, as C does")
+	timeout := fs.Duration("timeout", 0, "give up on the connect, a send or a recv after this long (SO_SNDTIMEO/SO_RCVTIMEO); 0 waits forever, as C does")
 	pos, err := parse(fs, args, 3)
 	if err != nil {
 		return err
@@ -200,7 +200,7 @@ func runTCPSlowClient(args []string, stdout, stderr io.Writer) error {
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
 	clients := fs.Int("clients", tcp.DefaultSlowClients, "connections at once, 1 to 1000")
 	delay := fs.Duration("delay", tcp.DefaultSlowDelay, "pause after each byte sent or received")
-	timeout := fs.Duration("timeout", 0, "give up on a connection's send or recv after this long; 0 waits forever")
+	timeout := fs.Duration("timeout", 0, "give up on a connection's connect, send or recv after this long; 0 waits forever")
 	pos, err := parse(fs, args, 3)
 	if err != nil {
 		return err

@@ -582,3 +582,58 @@ func TestTCPThreadBound(t *testing.T) {
 		}
 	}
 }
+
+// fullBacklog returns the port of a listener that accepts nothing and
+// whose queue is full: listen(0) and connections made until one does not
+// complete at once, its SYN dropped. A further connect waits for the
+// kernel's retransmissions, a second and more each.
+func fullBacklog(t *testing.T) int {
+	t.Helper()
+	fd, port, err := listenFree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sys.Close(fd) })
+	if err := sys.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	var held []int
+	t.Cleanup(func() { closeAll(held) })
+	for range 64 {
+		c := rawConnect(port, 200*time.Millisecond)
+		if c < 0 {
+			return port
+		}
+		held = append(held, c)
+	}
+	t.Fatalf("64 connections to a listen(0) socket that accepts none all completed")
+	return 0
+}
+
+// A connect the server does not answer ends after the client's
+// --timeout, saying so: SO_SNDTIMEO cuts the raw client's connect short
+// with EINPROGRESS, the net twin's dial with "i/o timeout"; both report
+// ETIMEDOUT and the timeout.
+func TestTCPConnectTimeout(t *testing.T) {
+	const timeout = time.Second
+	port := strconv.Itoa(fullBacklog(t))
+	want := "Failed to connect with server: connection timed out after 1s"
+	for _, c := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"raw", []string{"tcp-echo-client", "--timeout", timeout.String(), "127.0.0.1", "x", port}, want + "\n"},
+		{"net", []string{"tcp-echo-client", "--impl", "net", "--timeout", timeout.String(), "127.0.0.1", "x", port}, want + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCmd(t, 20*time.Second, socklab(c.args...)...)
+			if r.code != 1 || r.stdout != "" || r.stderr != c.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", r.code, r.stdout, r.stderr, c.stderr)
+			}
+			if r.elapsed < timeout*9/10 || r.elapsed > timeout+2*time.Second {
+				t.Errorf("gave up after %v; --timeout %v", r.elapsed, timeout)
+			}
+		})
+	}
+}
