@@ -442,16 +442,28 @@ func TestSlowClientOverlaps(t *testing.T) {
 	}
 }
 
-// A missing server is one error naming each connection.
+// A missing server fails every connection: one error says so, with the
+// first one's reason.
 func TestSlowClientReportsFailures(t *testing.T) {
-	fd, port, err := Listen(0)
+	fd, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys.Close(fd) // nothing listens there now
-	err = SlowClient(loopback, port, "x", SlowConfig{Clients: 3, Delay: time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "connection 2:") || !errors.Is(err, unix.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("err %v, want each connection named, refused", err)
+	defer sys.Close(fd)
+	sa := sys.NewSockaddrIn(loopback, 0)
+	n := sys.SizeofSockaddrIn
+	if err := sys.Bind(fd, &sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Getsockname(fd, &sa, &n); err != nil {
+		t.Fatal(err)
+	}
+	// bound, not listening: nothing answers there
+	err = SlowClient(loopback, sa.PortOf(), "x", SlowConfig{Clients: 3, Delay: time.Millisecond})
+	var all *AllFailedError
+	want := "every one of the 3 clients failed; first: Failed to connect with server: connect: connection refused"
+	if !errors.As(err, &all) || all.Clients != 3 || !errors.Is(err, unix.ECONNREFUSED) || err.Error() != want {
+		t.Fatalf("err %v, want %q, an *AllFailedError, ECONNREFUSED", err, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -195,7 +196,8 @@ func runTCPSlowClient(args []string, stdout, stderr io.Writer) error {
 		"The tutorial's slow client (section 6): --clients connections at once, each\n"+
 			"sending \"<word> [n]\" one byte every --delay, then reading the echo one byte\n"+
 			"every --delay. Prints each echo and the elapsed time. C twin:\n"+
-			"tcp/testdata/slow_client.c. Exit 1 naming any connection whose echo was wrong or missing.",
+			"tcp/testdata/slow_client.c. Exit 1 naming any connection whose echo was wrong or missing;\n"+
+			"when every one was, one line says so and why the first failed, and no time is printed.",
 		[]string{"socklab tcp-slow-client 127.0.0.1 \"Hello world\" 7777", "socklab tcp-slow-client --clients 5 --delay 10ms 127.0.0.1 hi 7777"}, stdout)
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
 	clients := fs.Int("clients", tcp.DefaultSlowClients, "connections at once, 1 to 1000")
@@ -231,6 +233,10 @@ func runTCPSlowClient(args []string, stdout, stderr io.Writer) error {
 			return aerr
 		}
 		err = tcp.SlowClient(addr, port, pos[1], cfg)
+	}
+	var all *tcp.AllFailedError
+	if errors.As(err, &all) {
+		return err // nothing was timed
 	}
 	fmt.Fprintf(stdout, "%.2f seconds\n", time.Since(start).Seconds())
 	return err // perror gives each failed connection its part of the line

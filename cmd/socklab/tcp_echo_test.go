@@ -367,7 +367,7 @@ func TestTCPBadInput(t *testing.T) {
 		{"backlog net", []string{"tcp-echo-server", "--impl", "net", "--backlog", "5", "0"}, 2, `^--backlog needs --impl raw`},
 		{"refused raw", []string{"tcp-echo-client", "127.0.0.1", "x", free}, 1, `^Failed to connect with server: connection refused\n$`},
 		{"refused net", []string{"tcp-echo-client", "--impl", "net", "127.0.0.1", "x", free}, 1, `^Failed to connect with server: connection refused\n$`},
-		{"slow refused", []string{"tcp-slow-client", "--clients", "2", "127.0.0.1", "x", free}, 1, `^connection \d: Failed to connect with server: connection refused; connection \d: Failed to connect with server: connection refused\n$`},
+		{"slow refused", []string{"tcp-slow-client", "--clients", "2", "127.0.0.1", "x", free}, 1, `^every one of the 2 clients failed; first: Failed to connect with server: connection refused\n$`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCmd(t, 10*time.Second, socklab(c.args...)...)
@@ -613,7 +613,8 @@ func fullBacklog(t *testing.T) int {
 // A connect the server does not answer ends after the client's
 // --timeout, saying so: SO_SNDTIMEO cuts the raw client's connect short
 // with EINPROGRESS, the net twin's dial with "i/o timeout"; both report
-// ETIMEDOUT and the timeout.
+// ETIMEDOUT and the timeout. The slow client's connections share the
+// connect and say it too.
 func TestTCPConnectTimeout(t *testing.T) {
 	const timeout = time.Second
 	port := strconv.Itoa(fullBacklog(t))
@@ -625,6 +626,10 @@ func TestTCPConnectTimeout(t *testing.T) {
 	}{
 		{"raw", []string{"tcp-echo-client", "--timeout", timeout.String(), "127.0.0.1", "x", port}, want + "\n"},
 		{"net", []string{"tcp-echo-client", "--impl", "net", "--timeout", timeout.String(), "127.0.0.1", "x", port}, want + "\n"},
+		{"slow/raw", []string{"tcp-slow-client", "--clients", "2", "--timeout", timeout.String(), "127.0.0.1", "x", port},
+			"every one of the 2 clients failed; first: " + want + "\n"},
+		{"slow/net", []string{"tcp-slow-client", "--impl", "net", "--clients", "2", "--timeout", timeout.String(), "127.0.0.1", "x", port},
+			"every one of the 2 clients failed; first: " + want + "\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCmd(t, 20*time.Second, socklab(c.args...)...)
@@ -633,6 +638,67 @@ func TestTCPConnectTimeout(t *testing.T) {
 			}
 			if r.elapsed < timeout*9/10 || r.elapsed > timeout+2*time.Second {
 				t.Errorf("gave up after %v; --timeout %v", r.elapsed, timeout)
+			}
+		})
+	}
+}
+
+// slowClients is every slow client, the raw and net subcommands and the C
+// twin, with the same clients and delay.
+var slowClients = []struct {
+	name string
+	argv func(t testing.TB, port, clients int) []string
+}{
+	{"raw", goSlow("raw")},
+	{"net", goSlow("net")},
+	{"c", func(t testing.TB, port, clients int) []string {
+		return []string{cBinaryPthread(t, "tcp/testdata/slow_client.c"), "127.0.0.1", "x", strconv.Itoa(port), strconv.Itoa(clients), "20"}
+	}},
+}
+
+func goSlow(impl string) func(testing.TB, int, int) []string {
+	return func(_ testing.TB, port, clients int) []string {
+		return socklab("tcp-slow-client", "--impl", impl, "--clients", strconv.Itoa(clients), "--delay", "20ms", "--timeout", "10s",
+			"127.0.0.1", "x", strconv.Itoa(port))
+	}
+}
+
+// When every connection fails, the slow clients say so in one line with
+// the first's reason and print no time, as if nothing had been timed;
+// when one succeeds, each failed one is named and the time printed. The
+// Go clients name them in one line, the C twin in a line each.
+func TestTCPSlowClientFailures(t *testing.T) {
+	fd, refused, err := listenFree() // bound, not listening: connect is refused
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close(fd)
+	one := startServer(t, socklab("tcp-echo-server", "--mode", "thread", "--max-clients", "1", "--quiet", "0")...)
+	defer one.stop(t, syscall.SIGTERM)
+	failure := `connection [0-2]: [^;\n]+`
+	for _, c := range []struct {
+		name, client   string
+		port           int
+		stdout, stderr string // patterns
+	}{
+		{"refused", "raw", refused, ``, `every one of the 3 clients failed; first: Failed to connect with server: connection refused\n`},
+		{"refused", "net", refused, ``, `every one of the 3 clients failed; first: Failed to connect with server: connection refused\n`},
+		{"refused", "c", refused, ``, `every one of the 3 clients failed; first: Failed to connect with server: Connection refused\n`},
+		// one connection served, the others refused by --max-clients 1
+		{"one served", "raw", one.Port, `Received: x \[[0-2]\]\n\d+\.\d\d seconds\n`, failure + "; " + failure + "\n"},
+		{"one served", "net", one.Port, `Received: x \[[0-2]\]\n\d+\.\d\d seconds\n`, failure + "; " + failure + "\n"},
+		{"one served", "c", one.Port, `Received: x \[[0-2]\]\n\d+\.\d\d seconds\n`, failure + "\n" + failure + "\n"},
+	} {
+		t.Run(c.name+"/"+c.client, func(t *testing.T) {
+			var argv []string
+			for _, k := range slowClients {
+				if k.name == c.client {
+					argv = k.argv(t, c.port, 3)
+				}
+			}
+			r := runCmd(t, 30*time.Second, argv...)
+			if r.code != 1 || !regexp.MustCompile(`^`+c.stdout+`$`).MatchString(r.stdout) || !regexp.MustCompile(`^`+c.stderr+`$`).MatchString(r.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, %q, %q", r.code, r.stdout, r.stderr, c.stdout, c.stderr)
 			}
 		})
 	}
