@@ -3,6 +3,7 @@ package tcp
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,11 +23,14 @@ import (
 //
 // Addition of the Go version only, off by default so that the default
 // path makes exactly the C twin's calls: Timeout > 0 sets SO_RCVTIMEO and
-// SO_SNDTIMEO (two setsockopt calls after socket).
+// SO_SNDTIMEO (two setsockopt calls after socket). SO_SNDTIMEO bounds the
+// connect too, which then fails with EINPROGRESS (socket(7)), the
+// handshake left to go on; the client reports that as ETIMEDOUT after
+// the timeout (connectFailed).
 
 // ClientConfig configures Request and RequestNet.
 type ClientConfig struct {
-	Timeout time.Duration // for each send and recv; 0 waits forever
+	Timeout time.Duration // for the connect and each send and recv; 0 waits forever
 }
 
 // ErrShortEcho is returned when the server closed before echoing every byte.
@@ -44,8 +48,9 @@ func Request(server [4]byte, port int, word string, cfg ClientConfig) (string, e
 	if err := setIdle(sock, cfg.Timeout); err != nil {
 		return "", fmt.Errorf("Failed to set the timeout: %w", err)
 	}
+	start := time.Now()
 	if err := sys.Connect(sock, &echoserver); err != nil {
-		return "", fmt.Errorf("Failed to connect with server: %w", err)
+		return "", connectFailed(err, cfg.Timeout, time.Since(start))
 	}
 	message := []byte(word)
 	if _, err := writen(sock, message); err != nil {
@@ -67,4 +72,23 @@ func Request(server [4]byte, port int, word string, cfg ClientConfig) (string, e
 		reply = append(reply, buffer[:bytes]...)
 	}
 	return string(reply), nil
+}
+
+// connectFailed is the error of a connect that took took. One that
+// SO_SNDTIMEO cut short fails with EINPROGRESS, which reads as if nothing
+// were wrong, or with ETIMEDOUT after Connect's own wait (a signal
+// interrupted it); either is reported as ETIMEDOUT after the timeout. The
+// kernel's own ETIMEDOUT, its SYNs unanswered, comes sooner than a
+// timeout longer than its retransmissions and is left as it is.
+func connectFailed(err error, timeout, took time.Duration) error {
+	if timeout > 0 && (errors.Is(err, unix.EINPROGRESS) || errors.Is(err, unix.ETIMEDOUT) && took >= timeout) {
+		err = connectTimedOut(timeout)
+	}
+	return fmt.Errorf("Failed to connect with server: %w", err)
+}
+
+// connectTimedOut says "connection timed out after 1s", ETIMEDOUT from
+// connect.
+func connectTimedOut(timeout time.Duration) error {
+	return fmt.Errorf("%w after %v", os.NewSyscallError("connect", unix.ETIMEDOUT), timeout)
 }

@@ -19,7 +19,8 @@ import (
 // Underneath, the net package creates the socket SOCK_NONBLOCK|SOCK_CLOEXEC,
 // its connect returns EINPROGRESS and the goroutine waits in the runtime's
 // epoll for the connection; writes are write(2) and reads read(2); the
-// timeout is a deadline, not SO_RCVTIMEO.
+// timeout is a deadline, not SO_RCVTIMEO, and the dialer's timeout for the
+// connect, reported as the raw client reports its own.
 
 // RequestNet connects to host:port, sends word and returns the echo.
 func RequestNet(host string, port int, word string, cfg ClientConfig) (string, error) {
@@ -54,8 +55,13 @@ func dialNet(host string, port int, timeout time.Duration) (*net.TCPConn, error)
 	conn, err := d.DialContext(context.Background(), "tcp4", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		var se *os.SyscallError
-		if errors.As(err, &se) {
+		var dnse *net.DNSError
+		var ne net.Error
+		switch {
+		case errors.As(err, &se):
 			err = se // "connect: connection refused", as the raw client says
+		case timeout > 0 && !errors.As(err, &dnse) && errors.As(err, &ne) && ne.Timeout():
+			err = connectTimedOut(timeout) // for "i/o timeout", as the raw client says
 		}
 		return nil, fmt.Errorf("Failed to connect with server: %w", err)
 	}

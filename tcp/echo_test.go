@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -441,16 +442,55 @@ func TestSlowClientOverlaps(t *testing.T) {
 	}
 }
 
-// A missing server is one error naming each connection.
+// A missing server fails every connection: one error says so, with the
+// first one's reason.
 func TestSlowClientReportsFailures(t *testing.T) {
-	fd, port, err := Listen(0)
+	fd, err := sys.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys.Close(fd) // nothing listens there now
-	err = SlowClient(loopback, port, "x", SlowConfig{Clients: 3, Delay: time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "connection 2:") || !errors.Is(err, unix.ECONNREFUSED) && !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("err %v, want each connection named, refused", err)
+	defer sys.Close(fd)
+	sa := sys.NewSockaddrIn(loopback, 0)
+	n := sys.SizeofSockaddrIn
+	if err := sys.Bind(fd, &sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Getsockname(fd, &sa, &n); err != nil {
+		t.Fatal(err)
+	}
+	// bound, not listening: nothing answers there
+	err = SlowClient(loopback, sa.PortOf(), "x", SlowConfig{Clients: 3, Delay: time.Millisecond})
+	var all *AllFailedError
+	want := "every one of the 3 clients failed; first: Failed to connect with server: connect: connection refused"
+	if !errors.As(err, &all) || all.Clients != 3 || !errors.Is(err, unix.ECONNREFUSED) || err.Error() != want {
+		t.Fatalf("err %v, want %q, an *AllFailedError, ECONNREFUSED", err, want)
+	}
+}
+
+// A connect cut short by SO_SNDTIMEO (EINPROGRESS, or ETIMEDOUT from
+// sys.Connect's wait after a signal) is ETIMEDOUT after the timeout; the
+// kernel's own ETIMEDOUT before the timeout, and any failure without
+// one, keep their reason.
+func TestConnectFailed(t *testing.T) {
+	errno := func(e unix.Errno) error {
+		return fmt.Errorf("wrapped: %w", &os.SyscallError{Syscall: "connect", Err: e})
+	}
+	for _, c := range []struct {
+		err           error
+		timeout, took time.Duration
+		want          string
+		is            error
+	}{
+		{errno(unix.EINPROGRESS), time.Second, time.Second, "Failed to connect with server: connect: connection timed out after 1s", unix.ETIMEDOUT},
+		{errno(unix.ETIMEDOUT), 2 * time.Second, 2 * time.Second, "Failed to connect with server: connect: connection timed out after 2s", unix.ETIMEDOUT},
+		{errno(unix.ETIMEDOUT), 200 * time.Second, 127 * time.Second, "Failed to connect with server: wrapped: connect: connection timed out", unix.ETIMEDOUT},
+		{errno(unix.ECONNREFUSED), time.Second, 0, "Failed to connect with server: wrapped: connect: connection refused", unix.ECONNREFUSED},
+		{errno(unix.EINPROGRESS), 0, time.Second, "Failed to connect with server: wrapped: connect: operation now in progress", unix.EINPROGRESS},
+	} {
+		err := connectFailed(c.err, c.timeout, c.took)
+		if err.Error() != c.want || !errors.Is(err, c.is) {
+			t.Errorf("connectFailed(%v, %v, %v) = %v; want %q, is %v", c.err, c.timeout, c.took, err, c.want, c.is)
+		}
 	}
 }
 

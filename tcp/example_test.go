@@ -321,8 +321,8 @@ func ExampleSlowClient() {
 	// server: <nil>
 }
 
-// The net slow client; against no server each connection is named in
-// one joined error.
+// The net slow client; against no server every connection fails, and
+// the error says so with the first one's reason.
 func ExampleSlowClientNet() {
 	l, port, err := tcp.ListenNet(0)
 	if err != nil {
@@ -331,12 +331,12 @@ func ExampleSlowClientNet() {
 	l.Close() // nothing listens on port now
 
 	err = tcp.SlowClientNet("127.0.0.1", port, "x", tcp.SlowConfig{Clients: 2, Delay: time.Millisecond})
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		fmt.Println(len(joined.Unwrap()), "connections failed")
+	var all *tcp.AllFailedError
+	if errors.As(err, &all) {
+		fmt.Println(all.Clients, "connections failed")
 	}
-	fmt.Println(strings.Contains(err.Error(), "connection refused"))
+	fmt.Println(err)
 	// Output:
 	// 2 connections failed
-	// true
+	// every one of the 2 clients failed; first: Failed to connect with server: connect: connection refused
 }

@@ -26,15 +26,18 @@ import (
 // Differences from the Python program, shared with the C twin: a
 // connection whose echo is wrong or missing (the server closed, or, with
 // Timeout, stayed silent) is reported by number and makes the run fail
-// instead of hanging or dying in one thread. From Go: goroutines instead
+// instead of hanging or dying in one thread; when every connection
+// failed (no server: connection refused), the run says only that and why
+// the first failed (AllFailedError), and the C twin prints no time. From Go: goroutines instead
 // of threads, blocking raw sockets (each holds an OS thread while it
-// waits in recv); Timeout sets SO_RCVTIMEO and SO_SNDTIMEO, off by default.
+// waits in recv); Timeout sets SO_RCVTIMEO and SO_SNDTIMEO, which bounds the
+// connect too (as in client.go), off by default.
 
 // SlowConfig configures SlowClient and SlowClientNet.
 type SlowConfig struct {
 	Clients int           // connections at once; 0 means the tutorial's 20
 	Delay   time.Duration // between two bytes; the tutorial sleeps 0.1 s
-	Timeout time.Duration // for each send and recv; 0 waits forever
+	Timeout time.Duration // for the connect and each send and recv; 0 waits forever
 	Out     io.Writer     // "Received: ..." lines as connections finish; nil discards
 }
 
@@ -54,10 +57,24 @@ func (c SlowConfig) clients() int {
 // SlowMessage is what connection n of the slow client sends.
 func SlowMessage(word string, n int) string { return fmt.Sprintf("%s [%d]", word, n) }
 
+// AllFailedError is the slow client's error when no connection got its
+// echo: how many there were and why the first to fail failed.
+type AllFailedError struct {
+	Clients int
+	First   error
+}
+
+func (e *AllFailedError) Error() string {
+	return fmt.Sprintf("every one of the %d clients failed; first: %v", e.Clients, e.First)
+}
+
+func (e *AllFailedError) Unwrap() error { return e.First }
+
 // SlowClient runs the slow client against server:port. It prints each
 // "Received: ..." line as its connection finishes and returns an error
 // naming every connection whose echo was wrong or missing: an
-// errors.Join of one "connection n: ..." error each.
+// errors.Join of one "connection n: ..." error each, or an
+// *AllFailedError when every one was.
 func SlowClient(server [4]byte, port int, word string, cfg SlowConfig) error {
 	return runSlow(word, cfg, func(message string) (string, error) {
 		return slowRequest(server, port, message, cfg)
@@ -72,6 +89,7 @@ func runSlow(word string, cfg SlowConfig, request func(message string) (string, 
 	}
 	var mu sync.Mutex
 	var failed []error
+	var first error // why the first connection to fail failed
 	var wg sync.WaitGroup
 	for n := range cfg.clients() {
 		wg.Go(func() {
@@ -79,17 +97,23 @@ func runSlow(word string, cfg SlowConfig, request func(message string) (string, 
 			data, err := request(message)
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case err != nil:
-				failed = append(failed, fmt.Errorf("connection %d: %w", n, err))
-			case data != message:
-				failed = append(failed, fmt.Errorf("connection %d: echo %q, want %q", n, data, message))
-			default:
-				fmt.Fprintf(out, "Received: %s\n", data)
+			if err == nil && data != message {
+				err = fmt.Errorf("echo %q, want %q", data, message)
 			}
+			if err == nil {
+				fmt.Fprintf(out, "Received: %s\n", data)
+				return
+			}
+			if first == nil {
+				first = err
+			}
+			failed = append(failed, fmt.Errorf("connection %d: %w", n, err))
 		})
 	}
 	wg.Wait()
+	if len(failed) == cfg.clients() {
+		return &AllFailedError{Clients: len(failed), First: first}
+	}
 	return errors.Join(failed...)
 }
 
@@ -103,8 +127,9 @@ func slowRequest(server [4]byte, port int, message string, cfg SlowConfig) (stri
 	if err := setIdle(sock, cfg.Timeout); err != nil {
 		return "", err
 	}
+	start := time.Now()
 	if err := sys.Connect(sock, &echoserver); err != nil {
-		return "", fmt.Errorf("Failed to connect with server: %w", err)
+		return "", connectFailed(err, cfg.Timeout, time.Since(start))
 	}
 	for i := range len(message) {
 		if _, err := writen(sock, []byte{message[i]}); err != nil {

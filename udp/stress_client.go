@@ -30,6 +30,9 @@ import (
 //   - each reply is checked; a lost one (with Timeout), a wrong one or one
 //     longer than the buffer is reported by its client's number, and the
 //     run fails naming them (StressResult.Err);
+//   - the reports are held back until a client gets its right reply: when
+//     none does (nothing answered within Timeout), the run says only that
+//     every client failed and why the first did, and no time is printed;
 //   - as in the echo client: a dotted quad only, a datagram from anyone but
 //     the server is reported and ignored, recvfrom passes MSG_TRUNC;
 //   - Timeout > 0 sets SO_RCVTIMEO after socket, and a stray datagram does
@@ -50,7 +53,7 @@ type StressConfig struct {
 	Timeout time.Duration // how long each client waits for its reply; 0 waits forever, as the tutorial does
 	BufSize int           // each client's receive buffer; DefaultBufSize when 0
 	Out     io.Writer     // "Received: <reply>" lines, as the replies arrive; nil discards
-	Log     io.Writer     // "[n]: reason" for each failed client, and ignored stray datagrams; nil discards
+	Log     io.Writer     // "[n]: reason" for each failed client, held back until a right reply (none: Err says so), and ignored stray datagrams; nil discards
 }
 
 func (c StressConfig) clients() int {
@@ -66,11 +69,16 @@ type StressResult struct {
 	Replies int           // right replies
 	Missing []int         // clients that got no reply
 	Wrong   []int         // clients whose reply was not their message upper-cased, or too long
+	First   error         // why the first client to fail failed; nil when none did
 }
 
-// Err returns nil when every client got its right reply, otherwise an
-// error naming the clients that did not.
+// Err returns nil when every client got its right reply; when none did,
+// an error saying so with the first one's reason; otherwise an error
+// naming the clients that did not.
 func (r StressResult) Err() error {
+	if r.Replies == 0 && r.First != nil {
+		return fmt.Errorf("every one of the %d clients failed; first: %w", len(r.Missing)+len(r.Wrong), r.First)
+	}
 	var parts []string
 	if len(r.Missing) > 0 {
 		parts = append(parts, "no reply for "+clientList(r.Missing))
@@ -113,6 +121,35 @@ type stressOut struct {
 	mu       sync.Mutex
 	out, log io.Writer
 	res      StressResult
+	held     []string // failed clients' reports, until a right reply
+}
+
+// failed notes why client n failed and, if report, writes "[n]: why" to
+// Log: held back until a client gets its right reply, so that a run in
+// which none does says only that (Err).
+func (o *stressOut) failed(n int, why error, report bool) {
+	if o.res.First == nil {
+		o.res.First = why
+	}
+	if !report {
+		return
+	}
+	line := fmt.Sprintf("[%d]: %v\n", n, why)
+	if o.res.Replies == 0 {
+		o.held = append(o.held, line)
+		return
+	}
+	io.WriteString(o.log, line)
+}
+
+// right counts a right reply; the first releases the held reports.
+func (o *stressOut) right() {
+	if o.res.Replies++; o.res.Replies == 1 {
+		for _, line := range o.held {
+			io.WriteString(o.log, line)
+		}
+		o.held = nil
+	}
 }
 
 func (o *stressOut) Write(p []byte) (int, error) {
@@ -141,7 +178,7 @@ func runStress(word string, cfg StressConfig, request func(message string, w io.
 			defer o.mu.Unlock()
 			switch {
 			case err != nil:
-				fmt.Fprintf(o.log, "[%d]: %v\n", n, err)
+				o.failed(n, err, true)
 				if errors.Is(err, ErrTruncated) { // a reply too long is a wrong one
 					o.res.Wrong = append(o.res.Wrong, n)
 				} else {
@@ -152,8 +189,9 @@ func runStress(word string, cfg StressConfig, request func(message string, w io.
 				want := []byte(message) // what the server must send back
 				ToUpper(want)
 				if reply == string(want) {
-					o.res.Replies++
+					o.right()
 				} else {
+					o.failed(n, fmt.Errorf("wrong reply %q, want %q", reply, want), false)
 					o.res.Wrong = append(o.res.Wrong, n)
 				}
 			}

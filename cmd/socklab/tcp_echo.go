@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,7 +39,7 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 	idle := fs.Duration("idle", 0, "close a connection silent this long (0: never, as the C twins); select --faithful: end a round this long after its last send (0: the tutorial's 5s)")
 	faithful := fs.Bool("faithful", false, "select only: the tutorial's fragile version (waits for --clients, spins, quits a round after 5 s idle)")
 	clients := fs.Int("clients", tcp.FaithfulClients, "select --faithful only: connections a round waits for")
-	maxClients := fs.Int("max-clients", 0, fmt.Sprintf("select and thread only: refuse clients beyond this many at once (0: select up to FD_SETSIZE, thread %d)", tcp.DefaultMaxThreads))
+	maxClients := fs.Int("max-clients", 0, fmt.Sprintf("select (not --faithful) and thread only: refuse clients beyond this many at once (0: select up to FD_SETSIZE, thread %d)", tcp.DefaultMaxThreads))
 	maxChildren := fs.Int("max-children", tcp.DefaultMaxChildren, "fork only: children at once; clients beyond are refused, counted on stderr")
 	backlog := fs.Int("backlog", 0, fmt.Sprintf("listen backlog, 1 to 65535 (0: 20 for iterative and select --faithful, else somaxconn, now %d)", tcp.Somaxconn()))
 	loops := fs.Int("loops", runtime.GOMAXPROCS(0), "epoll only: event loops, each on its own SO_REUSEPORT socket, 1 to 64")
@@ -71,6 +72,10 @@ func runTCPEchoServer(args []string, stdout, stderr io.Writer) error {
 		var needs []string
 		for _, m := range tcp.Models {
 			if contains(m.Flags, f.Name) {
+				if *faithful && m.Mode == *mode && !m.Faithful { // --mode select already
+					misplaced = usagef("--%s is not for --faithful: the tutorial's select server has no such bound, it waits for --clients a round and stops at FD_SETSIZE", f.Name)
+					return
+				}
 				need := "--mode " + m.Mode
 				if m.Faithful {
 					need += " --faithful"
@@ -153,7 +158,7 @@ func runTCPEchoClient(args []string, stdout, stderr io.Writer) error {
 			"address only, as C does; the net twin also resolves names. Exit 1 if the echo differs.",
 		[]string{"socklab tcp-echo-client 127.0.0.1 hello 7777", "socklab tcp-echo-client --impl net --timeout 2s localhost hello 7777"}, stdout)
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
-	timeout := fs.Duration("timeout", 0, "give up on a send or recv after this long (SO_RCVTIMEO/SO_SNDTIMEO); 0 waits forever, as C does")
+	timeout := fs.Duration("timeout", 0, "give up on the connect, a send or a recv after this long (SO_SNDTIMEO/SO_RCVTIMEO); 0 waits forever, as C does")
 	pos, err := parse(fs, args, 3)
 	if err != nil {
 		return err
@@ -191,12 +196,13 @@ func runTCPSlowClient(args []string, stdout, stderr io.Writer) error {
 		"The tutorial's slow client (section 6): --clients connections at once, each\n"+
 			"sending \"<word> [n]\" one byte every --delay, then reading the echo one byte\n"+
 			"every --delay. Prints each echo and the elapsed time. C twin:\n"+
-			"tcp/testdata/slow_client.c. Exit 1 naming any connection whose echo was wrong or missing.",
+			"tcp/testdata/slow_client.c. Exit 1 naming any connection whose echo was wrong or missing;\n"+
+			"when every one was, one line says so and why the first failed, and no time is printed.",
 		[]string{"socklab tcp-slow-client 127.0.0.1 \"Hello world\" 7777", "socklab tcp-slow-client --clients 5 --delay 10ms 127.0.0.1 hi 7777"}, stdout)
 	impl := fs.String("impl", "raw", "raw (package sys) or net (package net)")
 	clients := fs.Int("clients", tcp.DefaultSlowClients, "connections at once, 1 to 1000")
 	delay := fs.Duration("delay", tcp.DefaultSlowDelay, "pause after each byte sent or received")
-	timeout := fs.Duration("timeout", 0, "give up on a connection's send or recv after this long; 0 waits forever")
+	timeout := fs.Duration("timeout", 0, "give up on a connection's connect, send or recv after this long; 0 waits forever")
 	pos, err := parse(fs, args, 3)
 	if err != nil {
 		return err
@@ -227,6 +233,10 @@ func runTCPSlowClient(args []string, stdout, stderr io.Writer) error {
 			return aerr
 		}
 		err = tcp.SlowClient(addr, port, pos[1], cfg)
+	}
+	var all *tcp.AllFailedError
+	if errors.As(err, &all) {
+		return err // nothing was timed
 	}
 	fmt.Fprintf(stdout, "%.2f seconds\n", time.Since(start).Seconds())
 	return err // perror gives each failed connection its part of the line

@@ -350,7 +350,7 @@ func TestTCPBadInput(t *testing.T) {
 		{"max-clients over FD_SETSIZE", []string{"tcp-echo-server", "--mode", "select", "--max-clients", "2000", "0"}, 2, `^invalid --max-clients 2000: select watches descriptors below FD_SETSIZE, at most 1024\n$`},
 		{"max-clients over the thread limit", []string{"tcp-echo-server", "--mode", "thread", "--max-clients", "10000", "0"}, 2, `^invalid --max-clients 10000: a thread a connection`},
 		{"max-clients net thread", []string{"tcp-echo-server", "--mode", "thread", "--impl", "net", "--max-clients", "5", "0"}, 2, `^--max-clients needs --impl raw`},
-		{"max-clients faithful", []string{"tcp-echo-server", "--mode", "select", "--faithful", "--max-clients", "5", "0"}, 2, `^--max-clients needs --mode thread or --mode select\n$`},
+		{"max-clients faithful", []string{"tcp-echo-server", "--mode", "select", "--faithful", "--max-clients", "5", "0"}, 2, `^--max-clients is not for --faithful: the tutorial's select server has no such bound, it waits for --clients a round and stops at FD_SETSIZE\n$`},
 		{"clients without faithful", []string{"tcp-echo-server", "--mode", "select", "--clients", "3", "0"}, 2, `^--clients needs --mode select --faithful\n$`},
 		{"negative idle", []string{"tcp-echo-server", "--idle=-1s", "0"}, 2, `^invalid --idle -1s: must not be negative\n$`},
 		{"client too few", []string{"tcp-echo-client", "127.0.0.1", "x"}, 2, `^expected 3 arguments, got 2\nUSAGE: socklab tcp-echo-client`},
@@ -367,7 +367,7 @@ func TestTCPBadInput(t *testing.T) {
 		{"backlog net", []string{"tcp-echo-server", "--impl", "net", "--backlog", "5", "0"}, 2, `^--backlog needs --impl raw`},
 		{"refused raw", []string{"tcp-echo-client", "127.0.0.1", "x", free}, 1, `^Failed to connect with server: connection refused\n$`},
 		{"refused net", []string{"tcp-echo-client", "--impl", "net", "127.0.0.1", "x", free}, 1, `^Failed to connect with server: connection refused\n$`},
-		{"slow refused", []string{"tcp-slow-client", "--clients", "2", "127.0.0.1", "x", free}, 1, `^connection \d: Failed to connect with server: connection refused; connection \d: Failed to connect with server: connection refused\n$`},
+		{"slow refused", []string{"tcp-slow-client", "--clients", "2", "127.0.0.1", "x", free}, 1, `^every one of the 2 clients failed; first: Failed to connect with server: connection refused\n$`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCmd(t, 10*time.Second, socklab(c.args...)...)
@@ -580,5 +580,126 @@ func TestTCPThreadBound(t *testing.T) {
 		if code := p.stop(t, syscall.SIGTERM); code != 0 || !strings.Contains(p.Stderr(), ": 3 threads (--max-clients 3); 1 refused so far") {
 			t.Errorf("%v: exit %d, stderr %q", p.Cmd.Args, code, p.Stderr())
 		}
+	}
+}
+
+// fullBacklog returns the port of a listener that accepts nothing and
+// whose queue is full: listen(0) and connections made until one does not
+// complete at once, its SYN dropped. A further connect waits for the
+// kernel's retransmissions, a second and more each.
+func fullBacklog(t *testing.T) int {
+	t.Helper()
+	fd, port, err := listenFree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sys.Close(fd) })
+	if err := sys.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	var held []int
+	t.Cleanup(func() { closeAll(held) })
+	for range 64 {
+		c := rawConnect(port, 200*time.Millisecond)
+		if c < 0 {
+			return port
+		}
+		held = append(held, c)
+	}
+	t.Fatalf("64 connections to a listen(0) socket that accepts none all completed")
+	return 0
+}
+
+// A connect the server does not answer ends after the client's
+// --timeout, saying so: SO_SNDTIMEO cuts the raw client's connect short
+// with EINPROGRESS, the net twin's dial with "i/o timeout"; both report
+// ETIMEDOUT and the timeout. The slow client's connections share the
+// connect and say it too.
+func TestTCPConnectTimeout(t *testing.T) {
+	const timeout = time.Second
+	port := strconv.Itoa(fullBacklog(t))
+	want := "Failed to connect with server: connection timed out after 1s"
+	for _, c := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"raw", []string{"tcp-echo-client", "--timeout", timeout.String(), "127.0.0.1", "x", port}, want + "\n"},
+		{"net", []string{"tcp-echo-client", "--impl", "net", "--timeout", timeout.String(), "127.0.0.1", "x", port}, want + "\n"},
+		{"slow/raw", []string{"tcp-slow-client", "--clients", "2", "--timeout", timeout.String(), "127.0.0.1", "x", port},
+			"every one of the 2 clients failed; first: " + want + "\n"},
+		{"slow/net", []string{"tcp-slow-client", "--impl", "net", "--clients", "2", "--timeout", timeout.String(), "127.0.0.1", "x", port},
+			"every one of the 2 clients failed; first: " + want + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCmd(t, 20*time.Second, socklab(c.args...)...)
+			if r.code != 1 || r.stdout != "" || r.stderr != c.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", r.code, r.stdout, r.stderr, c.stderr)
+			}
+			if r.elapsed < timeout*9/10 || r.elapsed > timeout+2*time.Second {
+				t.Errorf("gave up after %v; --timeout %v", r.elapsed, timeout)
+			}
+		})
+	}
+}
+
+// slowClients is every slow client, the raw and net subcommands and the C
+// twin, with the same clients and delay.
+var slowClients = []struct {
+	name string
+	argv func(t testing.TB, port, clients int) []string
+}{
+	{"raw", goSlow("raw")},
+	{"net", goSlow("net")},
+	{"c", func(t testing.TB, port, clients int) []string {
+		return []string{cBinaryPthread(t, "tcp/testdata/slow_client.c"), "127.0.0.1", "x", strconv.Itoa(port), strconv.Itoa(clients), "20"}
+	}},
+}
+
+func goSlow(impl string) func(testing.TB, int, int) []string {
+	return func(_ testing.TB, port, clients int) []string {
+		return socklab("tcp-slow-client", "--impl", impl, "--clients", strconv.Itoa(clients), "--delay", "20ms", "--timeout", "10s",
+			"127.0.0.1", "x", strconv.Itoa(port))
+	}
+}
+
+// When every connection fails, the slow clients say so in one line with
+// the first's reason and print no time, as if nothing had been timed;
+// when one succeeds, each failed one is named and the time printed. The
+// Go clients name them in one line, the C twin in a line each.
+func TestTCPSlowClientFailures(t *testing.T) {
+	fd, refused, err := listenFree() // bound, not listening: connect is refused
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close(fd)
+	one := startServer(t, socklab("tcp-echo-server", "--mode", "thread", "--max-clients", "1", "--quiet", "0")...)
+	defer one.stop(t, syscall.SIGTERM)
+	failure := `connection [0-2]: [^;\n]+`
+	for _, c := range []struct {
+		name, client   string
+		port           int
+		stdout, stderr string // patterns
+	}{
+		{"refused", "raw", refused, ``, `every one of the 3 clients failed; first: Failed to connect with server: connection refused\n`},
+		{"refused", "net", refused, ``, `every one of the 3 clients failed; first: Failed to connect with server: connection refused\n`},
+		{"refused", "c", refused, ``, `every one of the 3 clients failed; first: Failed to connect with server: Connection refused\n`},
+		// one connection served, the others refused by --max-clients 1
+		{"one served", "raw", one.Port, `Received: x \[[0-2]\]\n\d+\.\d\d seconds\n`, failure + "; " + failure + "\n"},
+		{"one served", "net", one.Port, `Received: x \[[0-2]\]\n\d+\.\d\d seconds\n`, failure + "; " + failure + "\n"},
+		{"one served", "c", one.Port, `Received: x \[[0-2]\]\n\d+\.\d\d seconds\n`, failure + "\n" + failure + "\n"},
+	} {
+		t.Run(c.name+"/"+c.client, func(t *testing.T) {
+			var argv []string
+			for _, k := range slowClients {
+				if k.name == c.client {
+					argv = k.argv(t, c.port, 3)
+				}
+			}
+			r := runCmd(t, 30*time.Second, argv...)
+			if r.code != 1 || !regexp.MustCompile(`^`+c.stdout+`$`).MatchString(r.stdout) || !regexp.MustCompile(`^`+c.stderr+`$`).MatchString(r.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, %q, %q", r.code, r.stdout, r.stderr, c.stdout, c.stderr)
+			}
+		})
 	}
 }

@@ -13,7 +13,8 @@ func runUDPStressClient(args []string, stdout, stderr io.Writer) error {
 			"--clients requests at once, each from its own socket with its own message\n"+
 			"\"<word> [n]\", prints \"Received: ...\" for each reply as it arrives and the total\n"+
 			"time last. Exit 1, naming the clients, if a reply is lost (needs --timeout) or is\n"+
-			"not the client's message upper-cased. The raw client takes a dotted quad; the net\n"+
+			"not the client's message upper-cased; when every one is, one line says so and why\n"+
+			"the first failed, and no time is printed. The raw client takes a dotted quad; the net\n"+
 			"one also resolves names. Run it against socklab udp-lengthy-server. C twin:\n"+
 			"udp/testdata/stress_client.c (<server_ip> <word> <port> [clients [timeout_ms]]).",
 		[]string{"socklab udp-stress-client 127.0.0.1 \"Hello world\" 7777", "socklab udp-stress-client --clients 50 --timeout 10s 127.0.0.1 hi 7777"}, stdout)
@@ -51,6 +52,9 @@ func runUDPStressClient(args []string, stdout, stderr io.Writer) error {
 			return aerr
 		}
 		res = udp.Stress(addr, port, word, cfg)
+	}
+	if res.Replies == 0 {
+		return res.Err() // every client failed: nothing was timed
 	}
 	fmt.Fprintf(stdout, "%.2f seconds\n", res.Elapsed.Seconds())
 	return res.Err()

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -56,15 +58,17 @@ func goStress(impl string) func(testing.TB, string, int, int, time.Duration) []s
 var stressTimeLine = regexp.MustCompile(`^\d+\.\d\d seconds$`)
 
 // stressOutput splits a run's output into its lines, sorted (the replies
-// come in any order), with the time checked to be last and then dropped.
-func stressOutput(t *testing.T, name string, r result) (stdout, stderr string, took time.Duration) {
-	t.Helper()
+// come in any order), with the time, if stdout ends in it, dropped.
+func stressOutput(r result) (stdout, stderr string, took time.Duration, timed bool) {
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	last := lines[len(lines)-1]
-	if !stressTimeLine.MatchString(last) {
-		t.Fatalf("%s: stdout does not end in \"N.NN seconds\":\n%s\nstderr:\n%s", name, r.stdout, r.stderr)
+	if r.stdout == "" {
+		lines = nil
 	}
-	secs, _ := strconv.ParseFloat(strings.Fields(last)[0], 64)
+	if len(lines) > 0 && stressTimeLine.MatchString(lines[len(lines)-1]) {
+		secs, _ := strconv.ParseFloat(strings.Fields(lines[len(lines)-1])[0], 64)
+		took, timed = time.Duration(secs*float64(time.Second)), true
+		lines = lines[:len(lines)-1]
+	}
 	errs := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
 	if r.stderr == "" {
 		errs = nil
@@ -72,8 +76,7 @@ func stressOutput(t *testing.T, name string, r result) (stdout, stderr string, t
 	if len(errs) > 0 { // the tally comes last, after the clients' own reports
 		errs = append(sortedCopy(errs[:len(errs)-1]), errs[len(errs)-1])
 	}
-	return strings.Join(sortedCopy(lines[:len(lines)-1]), "\n"), strings.Join(errs, "\n"),
-		time.Duration(secs * float64(time.Second))
+	return strings.Join(sortedCopy(lines), "\n"), strings.Join(errs, "\n"), took, timed
 }
 
 func sortedCopy(s []string) []string {
@@ -84,9 +87,12 @@ func sortedCopy(s []string) []string {
 
 // The three stress clients print the same lines and exit alike: against
 // a threaded lengthy server each gets every reply right and its requests
-// overlap; against an echo server (no upper-casing) each names every
-// reply wrong; against a silent server each names every client that got
-// no reply. Only the order of the clients' lines may differ.
+// overlap, and the time comes last; against a server that gets one right,
+// one too long and one lost, each names the two and prints the time.
+// When no reply is right, one line says that every client failed and why
+// the first did, and no time is printed: against an echo server (no
+// upper-casing) and against a silent one. Only the order of the clients'
+// lines may differ.
 func TestUDPStressClients(t *testing.T) {
 	const delay = 300 * time.Millisecond
 	upper := startServer(t, socklab("udp-lengthy-server", "--mode", "thread", "--delay", delay.String(), "--quiet", "0")...)
@@ -94,6 +100,8 @@ func TestUDPStressClients(t *testing.T) {
 	echo := startServer(t, socklab("udp-echo-server", "--quiet", "0")...)
 	defer echo.stop(t, syscall.SIGTERM)
 	silent := silentPort(t)
+	partial := partialServer(t)
+	q := regexp.QuoteMeta
 
 	var rightLines, wrongLines []string
 	for n := range 5 {
@@ -103,25 +111,32 @@ func TestUDPStressClients(t *testing.T) {
 		wrongLines = append(wrongLines, fmt.Sprintf("Received: hi [%d]", n))
 	}
 	for _, c := range []struct {
-		name           string
-		port, clients  int
-		word           string
-		timeout        time.Duration
-		code           int
-		stdout, stderr string
+		name          string
+		port, clients int
+		word          string
+		timeout       time.Duration
+		code          int
+		stdout        string
+		stderr        string // a pattern
+		timed         bool   // stdout ends in the time
 	}{
-		{"right", upper.Port, 5, "Hello world", 0, 0, strings.Join(rightLines, "\n"), ""},
-		{"wrong", echo.Port, 2, "hi", 5 * time.Second, 1, strings.Join(wrongLines, "\n"), "0 of 2 replies right: wrong reply for [0] [1]"},
-		{"lost", silent, 3, "anyone", 300 * time.Millisecond, 1, "", fmt.Sprintf(
-			"[0]: no reply from 127.0.0.1:%[1]d before the timeout\n[1]: no reply from 127.0.0.1:%[1]d before the timeout\n"+
-				"[2]: no reply from 127.0.0.1:%[1]d before the timeout\n0 of 3 replies right: no reply for [0] [1] [2]", silent)},
+		{"right", upper.Port, 5, "Hello world", 0, 0, strings.Join(rightLines, "\n"), "", true},
+		{"partial", partial, 3, "some", time.Second, 1, "Received: SOME [0]",
+			q("[1]: reply longer than the buffer: ") + "(300 bytes, )?" + q("buffer 255\n") +
+				q(fmt.Sprintf("[2]: no reply from 127.0.0.1:%d before the timeout\n", partial)) +
+				q("1 of 3 replies right: no reply for [2]; wrong reply for [1]"), true},
+		{"wrong", echo.Port, 2, "hi", 5 * time.Second, 1, strings.Join(wrongLines, "\n"),
+			q("every one of the 2 clients failed; first: wrong reply ") + `"hi \[([01])\]", want "HI \[([01])\]"`, false},
+		{"lost", silent, 3, "anyone", 300 * time.Millisecond, 1, "",
+			q(fmt.Sprintf("every one of the 3 clients failed; first: no reply from 127.0.0.1:%d before the timeout", silent)), false},
 	} {
 		for _, k := range stressClients {
 			t.Run(c.name+"/"+k.name, func(t *testing.T) {
 				r := runCmd(t, 30*time.Second, k.argv(t, c.word, c.port, c.clients, c.timeout)...)
-				stdout, stderr, took := stressOutput(t, k.name, r)
-				if r.code != c.code || stdout != c.stdout || stderr != c.stderr {
-					t.Errorf("exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s\nwant:\n%s", r.code, c.code, stdout, c.stdout, stderr, c.stderr)
+				stdout, stderr, took, timed := stressOutput(r)
+				if r.code != c.code || stdout != c.stdout || !regexp.MustCompile(`^`+c.stderr+`$`).MatchString(stderr) || timed != c.timed {
+					t.Errorf("exit %d, want %d; timed %v, want %v\nstdout:\n%s\nwant:\n%s\nstderr:\n%s\nwant:\n%s",
+						r.code, c.code, timed, c.timed, r.stdout, c.stdout, stderr, c.stderr)
 				}
 				if c.name == "right" && took > 4*delay {
 					t.Errorf("%d requests to a threaded server took %v, %v each: they did not overlap", c.clients, took, delay)
@@ -148,6 +163,57 @@ func silentPort(t *testing.T) int {
 	if err := sys.Getsockname(fd, &sa, &n); err != nil {
 		t.Fatal(err)
 	}
+	return sa.PortOf()
+}
+
+// partialServer returns the port of a UDP server on 127.0.0.1 that
+// answers client [0] right after 200 ms, client [1] at once with 300
+// bytes (more than its buffer) and nobody else: [1]'s report comes
+// before any right reply.
+func partialServer(t *testing.T) int {
+	t.Helper()
+	fd, err := sys.Socket(unix.AF_INET, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := sys.NewSockaddrIn([4]byte{127, 0, 0, 1}, 0)
+	n := sys.SizeofSockaddrIn
+	if err := sys.Bind(fd, &sa); err != nil {
+		sys.Close(fd)
+		t.Fatal(err)
+	}
+	if err := sys.Getsockname(fd, &sa, &n); err != nil {
+		sys.Close(fd)
+		t.Fatal(err)
+	}
+	var stopped atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		buf := make([]byte, 512)
+		for range 1000 { // a few runs' requests
+			var from sys.SockaddrIn
+			fromlen := sys.SizeofSockaddrIn
+			got, err := sys.Recvfrom(fd, buf, 0, &from, &fromlen)
+			if err != nil || stopped.Load() {
+				return
+			}
+			switch msg := string(buf[:got]); {
+			case strings.HasSuffix(msg, " [0]"):
+				wg.Go(func() {
+					time.Sleep(200 * time.Millisecond)
+					sys.Sendto(fd, []byte(strings.ToUpper(msg)), 0, &from)
+				})
+			case strings.HasSuffix(msg, " [1]"):
+				sys.Sendto(fd, make([]byte, 300), 0, &from)
+			}
+		}
+	})
+	t.Cleanup(func() {
+		stopped.Store(true)
+		sys.Shutdown(fd, unix.SHUT_RDWR) // wakes the blocked recvfrom
+		wg.Wait()
+		sys.Close(fd)
+	})
 	return sa.PortOf()
 }
 

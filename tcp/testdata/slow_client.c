@@ -8,6 +8,9 @@
  * (defaults 20 and 100, the tutorial's). Connection n sends "<word> [n]".
  * A connection whose echo is wrong or missing is reported by number and
  * the program exits 1; the elapsed time is printed last, as "N.NN seconds".
+ * The reports are held back until a connection succeeds: when none does
+ * (no server: connection refused), one line says that every one failed
+ * and why the first did, and no time is printed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,8 +26,11 @@
 static struct sockaddr_in echoserver;
 static const char *word;
 static long delay_ms = 100;
-static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER;
-static int failed;
+static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER; /* stdout, stderr, what follows */
+static long right, failed;
+static char first[300];           /* why the first connection to fail failed */
+static char held[1000][320];      /* reports held back until a connection succeeds */
+static long nheld;
 
 static void pause_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -34,27 +40,28 @@ static void pause_ms(long ms) {
 
 static void *request(void *arg) {
   long n = (long)arg;
-  char mess[512], data[512];
+  char mess[512], data[512], why[300] = "";
   size_t messlen, received = 0, i;
-  const char *why = NULL;
   int sock;
 
   snprintf(mess, sizeof(mess), "%s [%ld]", word, n);
   messlen = strlen(mess);
   if ((sock = socket(PF_INET, SOCK_STREAM, IPPROTO_TCP)) < 0) {
-    why = "socket";
+    snprintf(why, sizeof(why), "Failed to create socket: %s", strerror(errno));
   } else if (connect(sock, (struct sockaddr *)&echoserver, sizeof(echoserver)) < 0) {
-    why = "connect";
+    snprintf(why, sizeof(why), "Failed to connect with server: %s", strerror(errno));
   } else {
-    for (i = 0; i < messlen && !why; i++) {
+    for (i = 0; i < messlen && !why[0]; i++) {
       if (send(sock, mess + i, 1, MSG_NOSIGNAL) != 1)
-        why = "send";
+        snprintf(why, sizeof(why), "Failed to send byte %zu: %s", i, strerror(errno));
       pause_ms(delay_ms);
     }
-    while (received < messlen && !why) {
+    while (received < messlen && !why[0]) {
       ssize_t r = recv(sock, data + received, 1, 0);
-      if (r <= 0)
-        why = r == 0 ? "server closed before echoing every byte" : "recv";
+      if (r < 0)
+        snprintf(why, sizeof(why), "Failed to receive byte %zu: %s", received, strerror(errno));
+      else if (r == 0)
+        snprintf(why, sizeof(why), "server closed before echoing every byte: %zu of %zu", received, messlen);
       else
         received++;
       pause_ms(delay_ms);
@@ -63,13 +70,20 @@ static void *request(void *arg) {
   if (sock >= 0)
     close(sock);
   data[received] = '\0';
+  if (!why[0] && strcmp(data, mess) != 0)
+    snprintf(why, sizeof(why), "echo \"%.100s\", want \"%.100s\"", data, mess);
   pthread_mutex_lock(&out);
-  if (!why && strcmp(data, mess) != 0)
-    why = "wrong echo";
-  if (why) {
-    fprintf(stderr, "connection %ld: %s (%s)\n", n, why, errno ? strerror(errno) : "");
-    failed = 1;
+  if (why[0]) {
+    if (failed++ == 0)
+      snprintf(first, sizeof(first), "%s", why);
+    if (right > 0)
+      fprintf(stderr, "connection %ld: %s\n", n, why);
+    else /* held back: if no connection succeeds, main says so instead */
+      snprintf(held[nheld++], sizeof(held[0]), "connection %ld: %s", n, why);
   } else {
+    if (right++ == 0)
+      for (i = 0; i < (size_t)nheld; i++)
+        fprintf(stderr, "%s\n", held[i]);
     printf("Received: %s\n", data);
     fflush(stdout);
   }
@@ -115,6 +129,10 @@ int main(int argc, char *argv[]) {
   for (n = 0; n < clients; n++)
     pthread_join(tids[n], NULL);
   clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (right == 0) {
+    fprintf(stderr, "every one of the %ld clients failed; first: %s\n", clients, first);
+    return 1;
+  }
   printf("%.2f seconds\n", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-  return failed;
+  return failed > 0;
 }

@@ -15,6 +15,9 @@
  *   - each reply is checked; a lost one (with timeout_ms), a wrong one or
  *     one longer than the buffer is reported by its client's number, the
  *     run's tally goes to stderr after the time and the exit status is 1;
+ *   - the reports are held back until a client gets its right reply: when
+ *     none does (nothing answered within timeout_ms), one line says that
+ *     every client failed and why the first did, and no time is printed;
  *   - as in echo_client.c: a dotted quad only, a datagram from anyone but
  *     the server is reported and ignored, recvfrom passes MSG_TRUNC;
  *   - timeout_ms > 0 sets SO_RCVTIMEO after socket, and a stray datagram
@@ -41,6 +44,32 @@ static const char *word;
 static long timeout_ms; /* 0: wait forever */
 static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER; /* stdout, stderr's reports, result */
 static enum { RIGHT, MISSING, WRONG } result[MAXCLIENTS];
+static long nright, nfailed;
+static char first[600];            /* why the first client to fail failed */
+static char held[MAXCLIENTS][144]; /* failed clients' reports, until a right reply */
+static long nheld;
+
+/* failed notes why client n failed and, if report, prints "[n]: why":
+ * held back until a client gets its right reply, so that a run in which
+ * none does says only that (main). Called with out locked. */
+static void failed(long n, const char *why, int report) {
+  if (nfailed++ == 0)
+    snprintf(first, sizeof(first), "%s", why);
+  if (!report)
+    return;
+  if (nright == 0)
+    snprintf(held[nheld++], sizeof(held[0]), "[%ld]: %s", n, why);
+  else
+    fprintf(stderr, "[%ld]: %s\n", n, why);
+}
+
+/* right counts a right reply; the first prints the held reports. */
+static void right(void) {
+  long i;
+  if (nright++ == 0)
+    for (i = 0; i < nheld; i++)
+      fprintf(stderr, "%s\n", held[i]);
+}
 
 static long long now_ns(void) {
   struct timespec ts;
@@ -58,7 +87,7 @@ static struct timeval timeval_of(long long ns) {
 
 static void *request(void *arg) {
   long n = (long)arg;
-  char mess[BUFFSIZE + 1], buffer[BUFFSIZE + 1], why[128] = "", from[INET_ADDRSTRLEN];
+  char mess[BUFFSIZE + 1], buffer[BUFFSIZE + 1], why[600] = "", from[INET_ADDRSTRLEN];
   struct sockaddr_in echoclient;
   socklen_t clientlen;
   struct timeval tv = timeval_of(timeout_ms * 1000000LL);
@@ -121,7 +150,7 @@ static void *request(void *arg) {
 
   pthread_mutex_lock(&out);
   if (why[0] != '\0') {
-    fprintf(stderr, "[%ld]: %s\n", n, why);
+    failed(n, why, 1);
     result[n] = received > BUFFSIZE ? WRONG : MISSING; /* a reply too long is a wrong one */
   } else {
     buffer[received] = '\0';
@@ -130,6 +159,12 @@ static void *request(void *arg) {
     for (i = 0; i < messlen; i++) /* what the server must send back */
       mess[i] = toupper((unsigned char)mess[i]);
     result[n] = (size_t)received == messlen && memcmp(buffer, mess, messlen) == 0 ? RIGHT : WRONG;
+    if (result[n] == RIGHT) {
+      right();
+    } else {
+      snprintf(why, sizeof(why), "wrong reply \"%s\", want \"%s\"", buffer, mess);
+      failed(n, why, 0);
+    }
   }
   pthread_mutex_unlock(&out);
   return NULL;
@@ -201,6 +236,10 @@ int main(int argc, char *argv[]) {
   for (n = 0; n < clients; n++)
     pthread_join(tids[n], NULL);
   clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (nright == 0) {
+    fprintf(stderr, "every one of the %ld clients failed; first: %s\n", clients, first);
+    return 1;
+  }
   printf("%.2f seconds\n", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
   fflush(stdout);
 
