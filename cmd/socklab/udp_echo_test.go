@@ -185,8 +185,10 @@ func TestUDPEchoStopUnderFlood(t *testing.T) {
 			if code != 0 {
 				t.Errorf("exit status %d on SIGTERM during a flood\n%s", code, p.Stderr())
 			}
-			if took > 2*time.Second {
-				t.Errorf("stopped %v after SIGTERM during a flood, want under 2 s", took.Round(time.Millisecond))
+			// Generous: a loaded machine took 2.3 s; a server serving its
+			// queue for as long as the flood goes on is killed at 5 s.
+			if took > 4*time.Second {
+				t.Errorf("stopped %v after SIGTERM during a flood, want under 4 s", took.Round(time.Millisecond))
 			}
 			if out := p.Stderr(); strings.Count(out, "\n") > 1 {
 				t.Errorf("the server said more than its port:\n%.2000s", out)
