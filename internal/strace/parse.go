@@ -66,7 +66,7 @@ func Parse(r io.Reader) ([]Call, error) {
 			c := Call{Line: n, PID: pid, Kind: KindSignal}
 			body := strings.TrimSuffix(strings.TrimPrefix(rest, "--- "), " ---")
 			c.Signal, c.Args, _ = strings.Cut(body, " ")
-			if rest, ok := strings.CutPrefix(body, "stopped by "); ok {
+			if rest, ok := strings.CutPrefix(body, "stopped by "); ok && isName(rest) {
 				c.Signal, c.Args = rest, "stopped"
 			}
 			calls = append(calls, c)
@@ -92,7 +92,7 @@ func Parse(r io.Reader) ([]Call, error) {
 
 		case strings.HasPrefix(rest, "<... "):
 			name, text, ok := strings.Cut(strings.TrimPrefix(rest, "<... "), " resumed>")
-			if !ok {
+			if !ok || !isName(name) {
 				return calls, errf("bad resumed line")
 			}
 			i, ok := pending[pid]
@@ -164,7 +164,7 @@ func splitPID(line string) (int, string, error) {
 			return 0, "", fmt.Errorf("bad [pid N] prefix")
 		}
 		pid, err := strconv.Atoi(strings.TrimSpace(num))
-		if err != nil {
+		if err != nil || pid < 0 {
 			return 0, "", fmt.Errorf("bad [pid N] prefix")
 		}
 		return pid, strings.TrimLeft(rest, " "), nil
@@ -180,9 +180,11 @@ func splitPID(line string) (int, string, error) {
 	return pid, strings.TrimLeft(rest, " "), nil
 }
 
-// finish fills in c from text, the rest of a call after "name(":
-// `3, "hi", 2) = 2` or `3) = -1 EBADF (Bad file descriptor)`.
-func finish(c *Call, text string) error {
+// finish fills in dst from text, the rest of a call after "name(":
+// `3, "hi", 2) = 2` or `3) = -1 EBADF (Bad file descriptor)`. A text it
+// cannot read leaves dst as it was.
+func finish(dst *Call, text string) error {
+	c := *dst
 	end := closeParen(text)
 	if end < 0 {
 		return fmt.Errorf("no closing parenthesis")
@@ -217,6 +219,7 @@ func finish(c *Call, text string) error {
 	if e := firstToken(rest); isErrno(e) {
 		c.Errno = e
 	}
+	*dst = c
 	return nil
 }
 
