@@ -68,6 +68,9 @@ func (f Frame) ipv4() (*layers.IPv4, error) {
 	if !ok {
 		return nil, fmt.Errorf("no IPv4 header: %w", ErrNotChecked)
 	}
+	if len(ip.Contents) < 20 { // gopacket keeps the layer of a header it could not decode
+		return nil, fmt.Errorf("IPv4 header cut short: %w", ErrNotChecked)
+	}
 	if len(ip.Contents)+len(ip.Payload) < int(ip.Length) {
 		return nil, fmt.Errorf("IPv4 packet cut short (%d of %d bytes): %w",
 			len(ip.Contents)+len(ip.Payload), ip.Length, ErrNotChecked)
